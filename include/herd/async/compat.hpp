@@ -1,0 +1,43 @@
+#pragma once
+// Every difference between Asio versions herd meets, in one place.
+//
+// herd is written against standalone Asio 1.22 (Debian bookworm's
+// libasio-dev). In 1.22 `as_tuple` and `deferred` still live in
+// asio::experimental; from 1.24 on they moved to asio::. Awaitable operators
+// and parallel_group are experimental in every version herd supports.
+
+#include <asio.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/experimental/parallel_group.hpp>
+#include <asio/version.hpp>
+
+#if ASIO_VERSION < 102400
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/deferred.hpp>
+#endif
+
+namespace herd::compat {
+
+#if ASIO_VERSION < 102400
+using ::asio::experimental::as_tuple;
+inline constexpr auto& deferred = ::asio::experimental::deferred;
+#else
+using ::asio::as_tuple;
+inline constexpr auto& deferred = ::asio::deferred;
+#endif
+
+/// Completion token for `co_await op(..., use_nothrow)`: yields a tuple
+/// (error_code, results...) instead of throwing.
+inline constexpr auto use_nothrow = as_tuple(::asio::use_awaitable);
+
+namespace awaitable_operators = ::asio::experimental::awaitable_operators;
+
+} // namespace herd::compat
+
+namespace herd {
+/// The executor every herd object runs on: any Asio executor, type-erased.
+using executor = ::asio::any_io_executor;
+
+template <typename T>
+using awaitable = ::asio::awaitable<T, executor>;
+} // namespace herd

@@ -1,0 +1,77 @@
+#include <herd/error.hpp>
+
+#include <asio/error.hpp>
+
+namespace herd {
+namespace {
+
+class herd_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "herd"; }
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+        case errc::connect_failed: return "could not connect to node";
+        case errc::connection_lost: return "connection lost before the response arrived";
+        case errc::timeout: return "request timed out";
+        case errc::server_busy: return "node is busy (503)";
+        case errc::server_error: return "node failed (5xx)";
+        case errc::bad_request: return "node rejected the request (400)";
+        case errc::model_not_found: return "model not found on node (404)";
+        case errc::http_error: return "unexpected HTTP status";
+        case errc::protocol_error: return "malformed response";
+        case errc::header_too_large: return "response header too large";
+        case errc::body_too_large: return "response body too large";
+        case errc::wrong_embedding_count: return "node returned the wrong number of embeddings";
+        case errc::stream_error: return "error inside the response stream";
+        case errc::all_nodes_failed: return "every node failed";
+        case errc::no_nodes: return "no node can serve the request";
+        case errc::node_ejected: return "node is ejected";
+        case errc::budget_exhausted: return "retry budget exhausted";
+        }
+        return "unknown herd error";
+    }
+};
+
+} // namespace
+
+const std::error_category& category() noexcept {
+    static const herd_category instance;
+    return instance;
+}
+
+bool is_retryable(std::error_code ec) noexcept {
+    if (!ec) return false;
+    if (ec == asio::error::operation_aborted) return false;
+    if (ec.category() != category()) return true; // socket-level errors
+    switch (static_cast<errc>(ec.value())) {
+    case errc::bad_request:
+    case errc::model_not_found:
+    case errc::no_nodes:
+    case errc::all_nodes_failed:
+    case errc::budget_exhausted:
+        return false;
+    default:
+        return true;
+    }
+}
+
+errc errc_from_status(int status) noexcept {
+    if (status == 400) return errc::bad_request;
+    if (status == 404) return errc::model_not_found;
+    if (status == 503) return errc::server_busy;
+    if (status >= 500) return errc::server_error;
+    return errc::http_error;
+}
+
+std::string failure::describe() const {
+    return message.empty() ? code.message() : message;
+}
+
+void failure::raise() const {
+    std::string what = describe();
+    for (const auto& c : causes)
+        what += "\n  " + c.node + ": " + (c.message.empty() ? c.code.message() : c.message);
+    throw error(code, std::move(what), status, causes);
+}
+
+} // namespace herd
