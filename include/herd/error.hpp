@@ -73,6 +73,11 @@ private:
 /// A failure as it travels inside herd before it becomes an `error` or an
 /// `error_code`: the code plus the text and status a node gave.
 struct failure {
+    failure() = default;
+    failure(std::error_code c, std::string m = {}, int s = 0, std::vector<node_cause> nc = {})
+        : code(c), message(std::move(m)), status(s), causes(std::move(nc)) {}
+    failure(errc e, std::string m = {}) : failure(make_error_code(e), std::move(m)) {}
+
     std::error_code code;
     std::string message;
     int status = 0;

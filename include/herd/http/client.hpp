@@ -1,0 +1,48 @@
+#pragma once
+// A node's HTTP client: a small fixed set of pipelined keep-alive
+// connections. Each request goes to the connection with the shortest
+// pipeline, so a slow response delays as few requests as possible.
+// Concurrency limits live above (node's limiter); the client only spreads.
+//
+// Errors and cancellation are those of connection::request(). Not
+// thread-safe.
+
+#include <herd/http/connection.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace herd::http {
+
+struct client_options {
+    std::size_t connections = 2;
+    connection_options connection{};
+};
+
+class client {
+public:
+    client(executor ex, url target, client_options options = {});
+
+    /// Sends a whole HTTP request on the least-loaded connection.
+    awaitable<response_result> request(std::string bytes, time_point deadline, bool head = false);
+
+    /// Builds a request with Host, Content-Type (when a body is given) and
+    /// Content-Length headers for `target`.
+    std::string format(std::string_view method, std::string_view path, std::string_view body = {},
+                       std::string_view content_type = "application/json") const;
+
+    const url& target() const noexcept { return target_; }
+    const executor& get_executor() const noexcept { return ex_; }
+    const client_options& options() const noexcept { return options_; }
+    std::size_t in_flight() const noexcept;
+    std::size_t connects() const noexcept;
+    void close();
+
+private:
+    executor ex_;
+    url target_;
+    client_options options_;
+    std::vector<std::unique_ptr<connection>> connections_;
+};
+
+} // namespace herd::http

@@ -1,0 +1,106 @@
+#pragma once
+// One backend node: its HTTP client, its adaptive concurrency limiter, its
+// health, what it knows of the node's models, and its statistics.
+//
+// node::embed() is one attempt on this node: wait for a permit, send one
+// /api/embed request, decode, feed latency and outcome back into the
+// limiter, health and stats. It never throws and never retries; the
+// failure it returns carries the node's own error text.
+//
+// Cancellation: honours Asio cancellation (while waiting for a permit or
+// for the answer); the outcome is then asio::error::operation_aborted and
+// the node is not blamed. Not thread-safe.
+
+#include <herd/async/health.hpp>
+#include <herd/async/limiter.hpp>
+#include <herd/async/stats.hpp>
+#include <herd/http/client.hpp>
+#include <herd/ollama/codec.hpp>
+
+#include <map>
+#include <span>
+#include <string>
+
+namespace herd {
+
+struct node_options {
+    http::client_options http{};
+    limiter_options limiter{};
+    health_options health{};
+};
+
+/// What a node is known to have, best first for routing.
+enum class model_state { absent = 0, unknown, installed, loaded, loaded_gpu };
+
+class node;
+
+struct embed_outcome {
+    failure fail;
+    ollama::embed_reply reply;
+    node* source = nullptr; ///< the node that answered or failed
+    duration latency{};     ///< of the successful request
+    bool ok() const noexcept { return !fail; }
+};
+
+/// Counters a node keeps; see metrics.hpp for the snapshot users read.
+struct node_counters {
+    std::uint64_t requests = 0;
+    std::uint64_t failures = 0;
+    std::uint64_t inputs = 0;
+    std::uint64_t cancelled = 0;
+    std::string last_error;
+};
+
+class node {
+public:
+    node(executor ex, http::url url, node_options options = {});
+
+    const std::string& name() const noexcept { return name_; }
+    const http::url& url() const noexcept { return http_.target(); }
+    http::client& http() noexcept { return http_; }
+    herd::limiter& limiter() noexcept { return limiter_; }
+    herd::health& health() noexcept { return health_; }
+    const node_counters& counters() const noexcept { return counters_; }
+
+    /// One /api/embed attempt (see header). `deadline` bounds the wait for
+    /// a permit and the request together.
+    awaitable<embed_outcome> embed(const ollama::embed_params& params, std::span<const std::string_view> inputs,
+                                   int priority, time_point deadline);
+
+    /// Records an attempt's result (used by embed() and by chat requests).
+    void record_success(duration latency, std::size_t inputs, time_point started, time_point now);
+    void record_failure(const failure& f, time_point started, time_point now);
+    void record_cancelled() noexcept { ++counters_.cancelled; }
+
+    /// Routing cost: expected latency x (requests in flight + 1). A node
+    /// with no latency sample yet costs 0, so new nodes get tried.
+    double cost() const noexcept;
+    std::size_t in_flight() const noexcept { return limiter_.in_use() + limiter_.waiting(); }
+
+    /// Latency quantile over recent successful requests, in seconds.
+    double latency_quantile(double q) { return latencies_.quantile(q); }
+    double latency_ewma() const noexcept { return latency_ewma_.value(); }
+    double success_rate() const noexcept { return success_rate_.empty() ? 1.0 : success_rate_.value(); }
+    double inputs_per_second(time_point now) { return input_rate_.per_second(now); }
+
+    model_state model(const std::string& name) const;
+    void set_model(const std::string& name, model_state state);
+    /// A success proves the model is on the node (at least loaded now).
+    bool has_served(const std::string& model) const { return served_.count(model) != 0; }
+
+private:
+    std::string name_;
+    http::client http_;
+    herd::limiter limiter_;
+    herd::health health_;
+    node_counters counters_;
+    peak_ewma latency_peak_;
+    ewma latency_ewma_{0.1};
+    ewma success_rate_{0.05};
+    quantile_window latencies_{512, 16};
+    rate_meter input_rate_;
+    std::map<std::string, model_state, std::less<>> models_;
+    std::map<std::string, bool, std::less<>> served_;
+};
+
+} // namespace herd

@@ -1,0 +1,51 @@
+#pragma once
+// JSON encoding of Ollama requests and decoding of its responses.
+//
+// Embedding responses are decoded with nlohmann's SAX interface straight
+// into one float buffer: no JSON DOM is built for the vectors (a 1024-dim
+// vector is ~20 KB of JSON, the client's hot path).
+//
+// Errors: decoders return a `failure` (never throw): protocol_error for
+// bytes that are not the expected JSON; for a non-2xx status the server's
+// own text (the "error" field, or the plain body of a 503) with the status.
+
+#include <herd/error.hpp>
+#include <herd/http/parser.hpp>
+#include <herd/matrix.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace herd::ollama {
+
+struct embed_params {
+    std::string model;
+    bool truncate = true;
+    unsigned dimensions = 0;  ///< 0: the model's own dimension
+    std::string keep_alive;   ///< empty: the server's default
+};
+
+struct embed_reply {
+    matrix embeddings;
+    std::string model;
+    std::uint64_t total_duration = 0;
+    std::uint64_t load_duration = 0;
+    std::uint64_t prompt_eval_count = 0;
+};
+
+/// Appends `text` as a JSON string literal (quotes included).
+void append_json_string(std::string& out, std::string_view text);
+
+/// The body of POST /api/embed for `inputs` (always the array form).
+std::string encode_embed(const embed_params& params, std::span<const std::string_view> inputs);
+
+/// Decodes a 200 body of /api/embed into `reply`.
+failure decode_embed(std::string_view body, embed_reply& reply);
+
+/// The failure an HTTP answer stands for: none for 2xx, else the status's
+/// errc with the server's text.
+failure check_status(const http::message& response);
+
+} // namespace herd::ollama

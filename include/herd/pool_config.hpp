@@ -1,0 +1,48 @@
+#pragma once
+// Configuration of a herd::pool, with defaults that suit a few Ollama
+// nodes on a LAN, and from_env() for HERD_NODES / OLLAMA_HOST.
+
+#include <herd/async/hedge.hpp>
+#include <herd/async/retry.hpp>
+#include <herd/node.hpp>
+
+#include <string>
+#include <vector>
+
+namespace herd {
+
+struct pool_config {
+    /// Node URLs ("http://host:port"; "host:port" and "host" work too).
+    std::vector<std::string> nodes;
+    /// Model used when a call names none.
+    std::string model = "mxbai-embed-large";
+
+    std::size_t connections_per_node = 2;
+    std::size_t pipeline_depth = 8;
+    duration connect_timeout = std::chrono::seconds(3);
+    /// One attempt on a node that has served the model before.
+    duration request_timeout = std::chrono::seconds(30);
+    /// One attempt on a node that may have to load the model first.
+    duration first_load_timeout = std::chrono::seconds(120);
+    /// A whole call, retries and hedges included.
+    duration call_timeout = std::chrono::seconds(300);
+
+    limiter_options limiter{};
+    health_options health{};
+    retry_options retry{};
+    hedge_options hedge{};
+
+    /// Texts per /api/embed request when splitting a list.
+    std::size_t max_batch = 64;
+    /// Join concurrent single embeds into one request (see pool::embed).
+    bool coalesce = true;
+
+    /// Nodes from HERD_NODES (comma or space separated) or else OLLAMA_HOST
+    /// (else http://127.0.0.1:11434); model from HERD_MODEL when set.
+    static pool_config from_env();
+
+    /// Splits "a,b c" into node URLs.
+    static std::vector<std::string> parse_node_list(std::string_view text);
+};
+
+} // namespace herd

@@ -1,0 +1,53 @@
+#include <herd/http/client.hpp>
+
+#include <fmt/format.h>
+
+namespace herd::http {
+
+client::client(executor ex, url target, client_options options)
+    : ex_(std::move(ex)), target_(std::move(target)), options_(options) {
+    if (options_.connections == 0) options_.connections = 1;
+    for (std::size_t i = 0; i < options_.connections; ++i)
+        connections_.push_back(std::make_unique<connection>(ex_, target_, options_.connection));
+}
+
+awaitable<response_result> client::request(std::string bytes, time_point deadline, bool head) {
+    connection* best = connections_.front().get();
+    for (auto& c : connections_) {
+        // Prefer an open connection over opening another at equal load.
+        if (c->load() < best->load() || (c->load() == best->load() && c->is_open() && !best->is_open()))
+            best = c.get();
+    }
+    co_return co_await best->request(std::move(bytes), deadline, head);
+}
+
+std::string client::format(std::string_view method, std::string_view path, std::string_view body,
+                           std::string_view content_type) const {
+    std::string out;
+    out.reserve(128 + body.size());
+    fmt::format_to(std::back_inserter(out), "{} {} HTTP/1.1\r\nHost: {}\r\n", method, path, target_.authority());
+    if (!body.empty() || method == "POST")
+        fmt::format_to(std::back_inserter(out), "Content-Type: {}\r\nContent-Length: {}\r\n", content_type,
+                       body.size());
+    out += "\r\n";
+    out += body;
+    return out;
+}
+
+std::size_t client::in_flight() const noexcept {
+    std::size_t n = 0;
+    for (auto& c : connections_) n += c->load();
+    return n;
+}
+
+std::size_t client::connects() const noexcept {
+    std::size_t n = 0;
+    for (auto& c : connections_) n += c->connects();
+    return n;
+}
+
+void client::close() {
+    for (auto& c : connections_) c->close();
+}
+
+} // namespace herd::http

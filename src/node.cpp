@@ -1,0 +1,104 @@
+#include <herd/node.hpp>
+
+#include <fmt/format.h>
+
+namespace herd {
+
+node::node(executor ex, http::url url, node_options options)
+    : name_(url.str()), http_(ex, url, options.http), limiter_(ex, options.limiter), health_(options.health) {}
+
+namespace {
+
+// A permit, waiting at most until `deadline`. Empty on timeout; throws
+// operation_aborted when cancelled.
+awaitable<semaphore::permit> acquire_until(limiter& lim, int priority, time_point deadline) {
+    if (auto p = lim.gate().try_acquire()) co_return p;
+    using namespace compat::awaitable_operators;
+    ::asio::steady_timer timer(co_await ::asio::this_coro::executor, deadline);
+    auto r = co_await (lim.acquire(priority) || timer.async_wait(::asio::use_awaitable));
+    if (r.index() == 0) co_return std::move(std::get<0>(r));
+    co_return semaphore::permit{};
+}
+
+} // namespace
+
+awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::span<const std::string_view> inputs,
+                                     int priority, time_point deadline) {
+    embed_outcome out;
+    out.source = this;
+    semaphore::permit permit;
+    try {
+        permit = co_await acquire_until(limiter_, priority, deadline);
+    } catch (const std::system_error& e) {
+        out.fail = failure{e.code(), "cancelled while waiting for a permit"};
+        co_return out;
+    }
+    if (!permit) {
+        out.fail = failure{errc::timeout, "timed out waiting for a free slot on " + name_};
+        co_return out;
+    }
+    auto started = clock::now();
+    auto request = http_.format("POST", "/api/embed", ollama::encode_embed(params, inputs));
+    auto [ec, response] = co_await http_.request(std::move(request), deadline);
+    if (ec == ::asio::error::operation_aborted) {
+        record_cancelled();
+        out.fail = failure{ec, "cancelled"};
+        co_return out;
+    }
+    if (ec) {
+        out.fail = failure{ec, fmt::format("{}: {}", name_, ec.message())};
+    } else if ((out.fail = ollama::check_status(response))) {
+        if (out.fail.code == errc::model_not_found) set_model(params.model, model_state::absent);
+    } else if ((out.fail = ollama::decode_embed(response.body, out.reply))) {
+        // decode failure already described
+    } else if (out.reply.embeddings.rows() != inputs.size()) {
+        out.fail = failure{errc::wrong_embedding_count,
+                           fmt::format("{} returned {} embeddings for {} inputs", name_,
+                                       out.reply.embeddings.rows(), inputs.size())};
+    }
+    auto now = clock::now();
+    if (out.fail) {
+        record_failure(out.fail, started, now);
+    } else {
+        served_[params.model] = true;
+        out.latency = now - started;
+        record_success(now - started, inputs.size(), started, now);
+    }
+    co_return out;
+}
+
+void node::record_success(duration latency, std::size_t inputs, time_point started, time_point now) {
+    ++counters_.requests;
+    counters_.inputs += inputs;
+    latency_peak_.add(seconds(latency), now);
+    latency_ewma_.add(seconds(latency));
+    latencies_.add(seconds(latency));
+    success_rate_.add(1.0);
+    input_rate_.add(inputs, now);
+    limiter_.on_success(latency, inputs, started, now);
+    health_.on_success();
+}
+
+void node::record_failure(const failure& f, time_point started, time_point now) {
+    ++counters_.requests;
+    ++counters_.failures;
+    counters_.last_error = f.describe();
+    success_rate_.add(0.0);
+    // 400/404 are the input's or the model's fault, not the node's.
+    if (!is_retryable(f.code)) return;
+    limiter_.on_drop(started, now);
+    health_.on_failure(now);
+}
+
+double node::cost() const noexcept {
+    return latency_peak_.value() * static_cast<double>(in_flight() + 1);
+}
+
+model_state node::model(const std::string& name) const {
+    auto it = models_.find(name);
+    return it == models_.end() ? model_state::unknown : it->second;
+}
+
+void node::set_model(const std::string& name, model_state state) { models_[name] = state; }
+
+} // namespace herd

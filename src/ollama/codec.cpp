@@ -1,0 +1,171 @@
+#include <herd/ollama/codec.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace herd::ollama {
+
+void append_json_string(std::string& out, std::string_view text) {
+    // Hand-written because nlohmann escapes only through a json value (an
+    // allocation per string on the request path); this is the whole rule.
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (char c : text) {
+        auto u = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (u < 0x20) {
+                out += "\\u00";
+                out.push_back(hex[u >> 4]);
+                out.push_back(hex[u & 15]);
+            } else {
+                out.push_back(c);
+            }
+        }
+    }
+    out.push_back('"');
+}
+
+std::string encode_embed(const embed_params& params, std::span<const std::string_view> inputs) {
+    std::size_t size = 64 + params.model.size();
+    for (auto in : inputs) size += in.size() + 4;
+    std::string out;
+    out.reserve(size);
+    out += "{\"model\":";
+    append_json_string(out, params.model);
+    out += ",\"input\":[";
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (i) out.push_back(',');
+        append_json_string(out, inputs[i]);
+    }
+    out += "]";
+    if (!params.truncate) out += ",\"truncate\":false";
+    if (params.dimensions) fmt::format_to(std::back_inserter(out), ",\"dimensions\":{}", params.dimensions);
+    if (!params.keep_alive.empty()) {
+        out += ",\"keep_alive\":";
+        append_json_string(out, params.keep_alive);
+    }
+    out += "}";
+    return out;
+}
+
+namespace {
+
+// SAX consumer for {"model":..., "embeddings":[[f, ...], ...], counts...}:
+// floats go straight into the matrix buffer, other fields are picked out,
+// anything unknown is skipped.
+class embed_sax {
+public:
+    explicit embed_sax(embed_reply& r) : reply_(r) { reply_.embeddings = matrix(); }
+
+    bool null() { return scalar(); }
+    bool boolean(bool) { return scalar(); }
+    bool number_integer(std::int64_t v) { return number(static_cast<double>(v), v >= 0 ? static_cast<std::uint64_t>(v) : 0); }
+    bool number_unsigned(std::uint64_t v) { return number(static_cast<double>(v), v); }
+    bool number_float(double v, const std::string&) { return number(v, 0); }
+    bool string(std::string& s) {
+        if (depth_ == 1 && key_ == "model") reply_.model = std::move(s);
+        if (depth_ == 1 && key_ == "error") error_ = std::move(s);
+        return scalar();
+    }
+    bool binary(nlohmann::json::binary_t&) { return false; }
+    bool start_object(std::size_t) {
+        ++depth_;
+        return depth_ == 1 || !in_embeddings();
+    }
+    bool end_object() {
+        --depth_;
+        return true;
+    }
+    bool key(std::string& k) {
+        if (depth_ == 1) key_ = std::move(k);
+        return true;
+    }
+    bool start_array(std::size_t) {
+        ++depth_;
+        if (depth_ == 2 && key_ == "embeddings") embeddings_seen_ = true;
+        if (depth_ == 3 && in_embeddings()) row_start_ = values().size();
+        return depth_ <= 3;
+    }
+    bool end_array() {
+        if (depth_ == 3 && in_embeddings()) {
+            std::size_t n = values().size() - row_start_;
+            if (rows_ == 0) dim_ = n;
+            else if (n != dim_) return fail("embeddings of different lengths");
+            ++rows_;
+        }
+        --depth_;
+        return true;
+    }
+    bool parse_error(std::size_t pos, const std::string&, const nlohmann::json::exception& e) {
+        return fail(fmt::format("invalid JSON at byte {}: {}", pos, e.what()));
+    }
+
+    failure finish() {
+        if (!problem_.empty()) return failure{errc::protocol_error, problem_};
+        if (!error_.empty()) return failure{errc::server_error, error_};
+        if (!embeddings_seen_) return failure{errc::protocol_error, "response has no \"embeddings\""};
+        reply_.embeddings.set_shape(rows_, dim_);
+        return {};
+    }
+
+private:
+    bool in_embeddings() const { return embeddings_seen_ && key_ == "embeddings"; }
+    std::vector<float>& values() { return reply_.embeddings.storage(); }
+    bool fail(std::string why) {
+        if (problem_.empty()) problem_ = std::move(why);
+        return false;
+    }
+    bool scalar() { return !(depth_ >= 2 && in_embeddings()) || fail("non-number inside embeddings"); }
+    bool number(double v, std::uint64_t u) {
+        if (depth_ == 3 && in_embeddings()) {
+            values().push_back(static_cast<float>(v));
+            return true;
+        }
+        if (depth_ == 2 && in_embeddings()) return fail("embeddings is not an array of arrays");
+        if (depth_ == 1) {
+            if (key_ == "total_duration") reply_.total_duration = u;
+            else if (key_ == "load_duration") reply_.load_duration = u;
+            else if (key_ == "prompt_eval_count") reply_.prompt_eval_count = u;
+        }
+        return true;
+    }
+
+    embed_reply& reply_;
+    int depth_ = 0;
+    std::string key_;
+    std::string error_;
+    std::string problem_;
+    bool embeddings_seen_ = false;
+    std::size_t row_start_ = 0;
+    std::size_t rows_ = 0;
+    std::size_t dim_ = 0;
+};
+
+} // namespace
+
+failure decode_embed(std::string_view body, embed_reply& reply) {
+    embed_sax sax(reply);
+    nlohmann::json::sax_parse(body.begin(), body.end(), &sax);
+    return sax.finish();
+}
+
+failure check_status(const http::message& response) {
+    if (response.status >= 200 && response.status < 300) return {};
+    failure f;
+    f.status = response.status;
+    f.code = errc_from_status(response.status);
+    auto parsed = nlohmann::json::parse(response.body, nullptr, false);
+    if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string())
+        f.message = parsed["error"].get<std::string>();
+    else
+        f.message = response.body.empty() ? fmt::format("HTTP {}", response.status) : response.body;
+    return f;
+}
+
+} // namespace herd::ollama

@@ -1,0 +1,304 @@
+#include "pool_impl.hpp"
+
+#include <herd/async/task_group.hpp>
+
+#include <fmt/format.h>
+
+namespace herd {
+
+pool::impl::impl(executor e, pool_config c)
+    : ex(std::move(e)), config(std::move(c)), budget(config.retry), probe_timer(ex), rng(std::random_device{}()) {
+    node_options options;
+    options.http.connections = config.connections_per_node;
+    options.http.connection.pipeline_depth = config.pipeline_depth;
+    options.http.connection.connect_timeout = config.connect_timeout;
+    options.limiter = config.limiter;
+    options.health = config.health;
+    for (const auto& text : config.nodes) {
+        auto u = http::url::parse(text);
+        if (!u) throw error(errc::no_nodes, "not a node URL: '" + text + "'");
+        nodes.push_back(std::make_unique<node>(ex, *u, options));
+    }
+}
+
+hedge_policy& pool::impl::hedge_for(const std::string& model) {
+    auto it = hedges.find(model);
+    if (it == hedges.end()) it = hedges.emplace(model, hedge_policy(config.hedge)).first;
+    return it->second;
+}
+
+bool pool::impl::eligible(node& n, const std::string& model) const {
+    return !n.health().ejected() && n.model(model) != model_state::absent;
+}
+
+node* pool::impl::route(const std::string& model, std::span<node* const> exclude) {
+    candidates.clear();
+    for (auto& n : nodes) {
+        if (!eligible(*n, model)) continue;
+        if (std::find(exclude.begin(), exclude.end(), n.get()) != exclude.end()) continue;
+        candidates.push_back(n.get());
+    }
+    if (candidates.empty()) return nullptr;
+    if (candidates.size() == 1) return candidates.front();
+    // Power of two choices: two distinct random candidates, the cheaper wins.
+    std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);
+    std::size_t a = pick(rng), b = pick(rng);
+    while (b == a) b = pick(rng);
+    node* x = candidates[a];
+    node* y = candidates[b];
+    auto rank = [&](node* n) { return static_cast<int>(n->model(model)) + (n->has_served(model) ? 10 : 0); };
+    if (rank(x) != rank(y)) return rank(x) > rank(y) ? x : y;
+    return x->cost() <= y->cost() ? x : y;
+}
+
+time_point pool::impl::attempt_deadline(node& n, const std::string& model, time_point call_deadline) const {
+    auto limit = n.has_served(model) ? config.request_timeout : config.first_load_timeout;
+    return std::min(call_deadline, clock::now() + limit);
+}
+
+ollama::embed_params pool::impl::params_for(const embed_options& o) const {
+    return {o.model.empty() ? config.model : o.model, o.truncate, o.dimensions, o.keep_alive};
+}
+
+failure pool::impl::everyone_failed(std::vector<node_cause> causes) {
+    // Nodes never tried in this call (ejected, lacking the model) are listed
+    // with what they last said.
+    for (const auto& n : nodes) {
+        bool listed = std::any_of(causes.begin(), causes.end(), [&](auto& c) { return c.node == n->name(); });
+        if (!listed) {
+            std::string why = n->health().ejected() ? "ejected" : "not tried";
+            if (!n->counters().last_error.empty()) why += ": " + n->counters().last_error;
+            causes.push_back({n->name(), n->health().ejected() ? errc::node_ejected : errc::no_nodes, why});
+        }
+    }
+    ++failed_calls;
+    if (nodes.empty()) return failure{errc::no_nodes, "the pool has no nodes"};
+    return failure{errc::all_nodes_failed, fmt::format("every node failed ({} nodes)", nodes.size()), 0,
+                   std::move(causes)};
+}
+
+awaitable<embed_outcome> pool::impl::run_embed(ollama::embed_params params, std::span<const std::string_view> inputs,
+                                               int priority) {
+    ++calls;
+    budget.on_request();
+    auto call_deadline = clock::now() + config.call_timeout;
+    std::vector<node*> tried;
+    std::vector<node_cause> causes;
+    embed_outcome last;
+    for (std::size_t attempt = 0; attempt < std::max<std::size_t>(config.retry.max_attempts, 1); ++attempt) {
+        if (clock::now() >= call_deadline) break;
+        node* primary = route(params.model, tried);
+        bool going_round = false;
+        if (!primary && !tried.empty()) { // every eligible node failed it once
+            primary = route(params.model, {});
+            going_round = true;
+        }
+        if (!primary) break;
+        if (attempt > 0) {
+            if (!budget.try_retry(clock::now())) {
+                causes.push_back({"", errc::budget_exhausted, "retry budget exhausted"});
+                break;
+            }
+            ++retries;
+            if (going_round) {
+                ::asio::steady_timer pause(ex, backoff_delay(config.retry, attempt, rng));
+                auto [ec] = co_await pause.async_wait(compat::use_nothrow);
+                if (ec) {
+                    last.fail = failure{ec, "cancelled"};
+                    co_return last;
+                }
+            }
+        }
+        auto& policy = hedge_for(params.model);
+        auto result = co_await hedged(policy, [&](int i) -> awaitable<embed_outcome> {
+            node* n = primary;
+            if (i == 1) {
+                std::vector<node*> skip = tried;
+                skip.push_back(primary);
+                n = route(params.model, skip);
+                if (!n) co_return embed_outcome{failure{errc::no_nodes, "no node for a backup"}, {}, primary};
+            }
+            co_return co_await n->embed(params, inputs, priority, attempt_deadline(*n, params.model, call_deadline));
+        });
+        hedges_sent = 0;
+        for (auto& [m, h] : hedges) hedges_sent += h.sent();
+        last = std::move(result.value);
+        if (last.ok()) {
+            if (result.backup_won) ++hedges_won;
+            policy.on_latency(last.latency);
+            inputs_done += inputs.size();
+            co_return last;
+        }
+        if (last.fail.code == ::asio::error::operation_aborted) co_return last;
+        node* failed = last.source;
+        if (failed->health().ejected()) ensure_probing();
+        std::erase_if(causes, [&](auto& c) { return c.node == failed->name(); });
+        causes.push_back({failed->name(), last.fail.code, last.fail.describe()});
+        if (std::find(tried.begin(), tried.end(), failed) == tried.end()) tried.push_back(failed);
+        if (!is_retryable(last.fail.code)) {
+            // A node without the model: others may have it.
+            if (last.fail.code == errc::model_not_found && route(params.model, tried)) continue;
+            ++failed_calls;
+            co_return last;
+        }
+    }
+    last.fail = everyone_failed(std::move(causes));
+    co_return last;
+}
+
+void pool::impl::ensure_probing() {
+    if (probing || closing) return;
+    probing = true;
+    ::asio::co_spawn(ex, probe_loop(shared_from_this()), ::asio::detached);
+}
+
+awaitable<void> pool::impl::probe_loop(std::shared_ptr<impl> self) {
+    // Runs only while some node is ejected, so an idle pool lets
+    // io_context::run() return.
+    while (!closing) {
+        bool any = false;
+        for (auto& n : nodes) {
+            if (!n->health().ejected()) continue;
+            any = true;
+            if (n->health().probe_due(clock::now()) && !probes_running.count(n.get())) {
+                probes_running.insert(n.get());
+                ::asio::co_spawn(ex, probe(self, *n), ::asio::detached);
+            }
+        }
+        if (!any) break;
+        probe_timer.expires_after(config.health.probe_interval);
+        co_await probe_timer.async_wait(compat::use_nothrow);
+    }
+    probing = false;
+}
+
+awaitable<void> pool::impl::probe(std::shared_ptr<impl>, node& n) {
+    auto deadline = clock::now() + std::max(config.health.probe_interval * 4, config.connect_timeout);
+    auto [ec, response] = co_await n.http().request(n.http().format("GET", "/api/version"), deadline);
+    n.health().on_probe(!ec && response.status == 200, clock::now());
+    probes_running.erase(&n);
+}
+
+pool::pool(executor ex, pool_config config) : impl_(std::make_shared<impl>(std::move(ex), std::move(config))) {}
+
+pool::~pool() {
+    impl_->closing = true;
+    impl_->probe_timer.cancel();
+}
+
+awaitable<embed_outcome> pool::embed_request(std::span<const std::string_view> texts, const embed_options& options) {
+    auto self = impl_;
+    co_return co_await self->run_embed(self->params_for(options), texts, options.priority);
+}
+
+awaitable<std::vector<float>> pool::embed(std::string_view text, std::error_code& ec, const embed_options& options) {
+    auto self = impl_;
+    auto out = co_await self->embed_one(text, options);
+    ec = out.fail.code;
+    if (ec) co_return std::vector<float>{};
+    co_return out.reply.embeddings.copy_row(0);
+}
+
+awaitable<std::vector<float>> pool::embed(std::string_view text, const embed_options& options) {
+    auto self = impl_;
+    auto out = co_await self->embed_one(text, options);
+    if (out.fail) out.fail.raise();
+    co_return out.reply.embeddings.copy_row(0);
+}
+
+awaitable<embed_outcome> pool::impl::embed_list(std::span<const std::string_view> texts, const embed_options& options) {
+    embed_outcome out;
+    if (texts.empty()) co_return out;
+    auto params = params_for(options);
+    const std::size_t batch = std::max<std::size_t>(config.max_batch, 1);
+    std::vector<embed_outcome> parts((texts.size() + batch - 1) / batch);
+    task_group group(ex);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        group.spawn([](impl& self, ollama::embed_params p, std::span<const std::string_view> chunk, int prio,
+                       embed_outcome& slot) -> awaitable<void> {
+            slot = co_await self.run_embed(std::move(p), chunk, prio);
+        }(*this, params, texts.subspan(i * batch, std::min(batch, texts.size() - i * batch)), options.priority,
+                       parts[i]));
+    }
+    try {
+        co_await group.join();
+    } catch (const std::system_error& e) {
+        out.fail = failure{e.code(), "cancelled"};
+        co_return out;
+    }
+    for (auto& p : parts)
+        if (p.fail) co_return std::move(p);
+    std::size_t dim = parts.front().reply.embeddings.dim();
+    out.reply.embeddings = matrix(texts.size(), dim);
+    std::size_t row = 0;
+    for (auto& p : parts) {
+        if (p.reply.embeddings.dim() != dim) {
+            out.fail = failure{errc::protocol_error, "nodes returned embeddings of different dimensions"};
+            co_return out;
+        }
+        std::copy_n(p.reply.embeddings.data(), p.reply.embeddings.rows() * dim, out.reply.embeddings.row(row).data());
+        row += p.reply.embeddings.rows();
+    }
+    co_return out;
+}
+
+awaitable<matrix> pool::embed(std::span<const std::string_view> texts, std::error_code& ec,
+                              const embed_options& options) {
+    auto self = impl_;
+    auto out = co_await self->embed_list(texts, options);
+    ec = out.fail.code;
+    co_return ec ? matrix{} : std::move(out.reply.embeddings);
+}
+
+awaitable<matrix> pool::embed(std::span<const std::string_view> texts, const embed_options& options) {
+    auto self = impl_;
+    auto out = co_await self->embed_list(texts, options);
+    if (out.fail) out.fail.raise();
+    co_return std::move(out.reply.embeddings);
+}
+
+awaitable<matrix> pool::embed(std::span<const std::string> texts, const embed_options& options) {
+    std::vector<std::string_view> views(texts.begin(), texts.end());
+    co_return co_await embed(std::span<const std::string_view>(views), options);
+}
+
+pool_stats pool::stats() {
+    auto& s = *impl_;
+    pool_stats out;
+    auto now = clock::now();
+    for (auto& n : s.nodes) {
+        node_stats ns;
+        ns.url = n->name();
+        const auto& c = n->counters();
+        ns.requests = c.requests;
+        ns.failures = c.failures;
+        ns.inputs = c.inputs;
+        ns.last_error = c.last_error;
+        ns.success_rate = n->success_rate();
+        ns.latency_p50 = n->latency_quantile(0.5);
+        ns.latency_p95 = n->latency_quantile(0.95);
+        ns.latency_p99 = n->latency_quantile(0.99);
+        ns.latency_ewma = n->latency_ewma();
+        ns.concurrency_limit = n->limiter().limit();
+        ns.in_flight = n->in_flight();
+        ns.ejected = n->health().ejected();
+        ns.ejections = n->health().ejections();
+        ns.embeddings_per_second = n->inputs_per_second(now);
+        out.embeddings_per_second += ns.embeddings_per_second;
+        out.nodes.push_back(std::move(ns));
+    }
+    out.calls = s.calls;
+    out.failed_calls = s.failed_calls;
+    out.retries = s.retries;
+    out.hedges_sent = s.hedges_sent;
+    out.hedges_won = s.hedges_won;
+    out.inputs = s.inputs_done;
+    return out;
+}
+
+std::size_t pool::size() const noexcept { return impl_->nodes.size(); }
+node& pool::at(std::size_t i) { return *impl_->nodes.at(i); }
+const pool_config& pool::config() const noexcept { return impl_->config; }
+const executor& pool::get_executor() const noexcept { return impl_->ex; }
+
+} // namespace herd

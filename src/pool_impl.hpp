@@ -1,0 +1,51 @@
+#pragma once
+// pool's private state, shared by the pool's source files (routing and
+// retries in pool.cpp, coalescing in coalescer.cpp).
+
+#include <herd/async/hedge.hpp>
+#include <herd/async/retry.hpp>
+#include <herd/pool.hpp>
+
+#include <map>
+#include <random>
+#include <set>
+
+namespace herd {
+
+struct pool::impl : std::enable_shared_from_this<pool::impl> {
+    impl(executor ex, pool_config config);
+
+    executor ex;
+    pool_config config;
+    std::vector<std::unique_ptr<node>> nodes;
+    retry_budget budget;
+    std::map<std::string, hedge_policy, std::less<>> hedges;
+    ::asio::steady_timer probe_timer;
+    std::set<node*> probes_running;
+    std::mt19937_64 rng;
+    std::vector<node*> candidates; // scratch for route()
+    bool probing = false;
+    bool closing = false;
+
+    std::uint64_t calls = 0, failed_calls = 0, retries = 0, hedges_sent = 0, hedges_won = 0, inputs_done = 0;
+
+    hedge_policy& hedge_for(const std::string& model);
+    bool eligible(node& n, const std::string& model) const;
+    /// Power of two choices among eligible nodes not in `exclude`.
+    node* route(const std::string& model, std::span<node* const> exclude);
+    time_point attempt_deadline(node& n, const std::string& model, time_point call_deadline) const;
+    ollama::embed_params params_for(const embed_options& o) const;
+    failure everyone_failed(std::vector<node_cause> causes);
+
+    /// One request for exactly `inputs`, with routing, hedging, retries.
+    awaitable<embed_outcome> run_embed(ollama::embed_params params, std::span<const std::string_view> inputs,
+                                       int priority);
+    awaitable<embed_outcome> embed_list(std::span<const std::string_view> texts, const embed_options& options);
+    awaitable<embed_outcome> embed_one(std::string_view text, const embed_options& options);
+
+    void ensure_probing();
+    awaitable<void> probe_loop(std::shared_ptr<impl> self);
+    awaitable<void> probe(std::shared_ptr<impl> self, node& n);
+};
+
+} // namespace herd
