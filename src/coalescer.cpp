@@ -1,10 +1,80 @@
 #include "pool_impl.hpp"
 
+#include <fmt/format.h>
+
 namespace herd {
 
 awaitable<embed_outcome> pool::impl::embed_one(std::string_view text, const embed_options& options) {
-    std::string_view one[1] = {text};
-    co_return co_await run_embed(params_for(options), one, options.priority);
+    auto params = params_for(options);
+    if (!config.coalesce) {
+        std::string_view one[1] = {text};
+        co_return co_await run_embed(std::move(params), one, options.priority);
+    }
+    auto key = fmt::format("{}\n{}\n{}\n{}", params.model, params.dimensions, params.truncate, params.keep_alive);
+    auto it = coalescers.find(key);
+    if (it == coalescers.end()) it = coalescers.emplace(key, coalescer{params, {}, 0, false}).first;
+    coalescer& c = it->second;
+
+    auto w = std::make_shared<coalesce_waiter>(ex, text, options.priority);
+    c.open.push_back(w);
+    if (!c.flush_posted) {
+        c.flush_posted = true;
+        ::asio::post(ex, [self = shared_from_this(), &c] {
+            c.flush_posted = false;
+            self->flush(c);
+        });
+    }
+    co_await w->signal.async_wait(compat::use_nothrow);
+    embed_outcome out;
+    if (!w->done) { // cancelled: leave the open batch if still there
+        std::erase(c.open, w);
+        out.fail = failure{::asio::error::operation_aborted, "cancelled"};
+        co_return out;
+    }
+    if (w->fail) {
+        out.fail = std::move(w->fail);
+        co_return out;
+    }
+    out.reply.embeddings.push_row(w->embedding);
+    co_return out;
+}
+
+std::size_t pool::impl::capacity(const std::string& model) {
+    std::size_t total = 0;
+    for (auto& n : nodes)
+        if (eligible(*n, model)) total += n->limiter().limit();
+    return std::max<std::size_t>(total, 1);
+}
+
+void pool::impl::flush(coalescer& c) {
+    const std::size_t batch_size = std::max<std::size_t>(config.max_batch, 1);
+    while (!c.open.empty() && c.in_flight < capacity(c.params.model)) {
+        std::size_t n = std::min(batch_size, c.open.size());
+        std::vector<std::shared_ptr<coalesce_waiter>> batch(c.open.begin(), c.open.begin() + static_cast<std::ptrdiff_t>(n));
+        c.open.erase(c.open.begin(), c.open.begin() + static_cast<std::ptrdiff_t>(n));
+        ++c.in_flight;
+        ::asio::co_spawn(ex, run_coalesced(shared_from_this(), c, std::move(batch)), ::asio::detached);
+    }
+}
+
+awaitable<void> pool::impl::run_coalesced(std::shared_ptr<impl>, coalescer& c,
+                                          std::vector<std::shared_ptr<coalesce_waiter>> batch) {
+    std::vector<std::string_view> texts;
+    int priority = semaphore::min_priority;
+    for (auto& w : batch) {
+        texts.push_back(w->text);
+        priority = std::max(priority, w->priority);
+    }
+    auto out = co_await run_embed(c.params, texts, priority);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto& w = *batch[i];
+        if (out.fail) w.fail = out.fail;
+        else w.embedding = out.reply.embeddings.copy_row(i);
+        w.done = true;
+        w.signal.cancel();
+    }
+    --c.in_flight;
+    flush(c);
 }
 
 } // namespace herd

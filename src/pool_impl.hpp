@@ -12,6 +12,29 @@
 
 namespace herd {
 
+// Joins concurrent single-text embeds with the same parameters into one
+// request. A batch is dispatched at once while the nodes have free
+// capacity (after one turn of the event loop, so callers woken together
+// join); while every permit is busy, callers pile up and leave together
+// when a batch returns. No timer: an idle pool adds no latency.
+struct coalesce_waiter {
+    coalesce_waiter(const executor& ex, std::string_view t, int p)
+        : text(t), priority(p), signal(ex, ::asio::steady_timer::time_point::max()) {}
+    std::string text; // owned: the caller may be cancelled while its batch runs
+    int priority;
+    ::asio::steady_timer signal;
+    std::vector<float> embedding;
+    failure fail;
+    bool done = false;
+};
+
+struct coalescer {
+    ollama::embed_params params;
+    std::vector<std::shared_ptr<coalesce_waiter>> open;
+    std::size_t in_flight = 0;
+    bool flush_posted = false;
+};
+
 struct pool::impl : std::enable_shared_from_this<pool::impl> {
     impl(executor ex, pool_config config);
 
@@ -42,6 +65,12 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
                                        int priority);
     awaitable<embed_outcome> embed_list(std::span<const std::string_view> texts, const embed_options& options);
     awaitable<embed_outcome> embed_one(std::string_view text, const embed_options& options);
+
+    std::map<std::string, coalescer, std::less<>> coalescers;
+    std::size_t capacity(const std::string& model);
+    void flush(coalescer& c);
+    awaitable<void> run_coalesced(std::shared_ptr<impl> self, coalescer& c,
+                                  std::vector<std::shared_ptr<coalesce_waiter>> batch);
 
     void ensure_probing();
     awaitable<void> probe_loop(std::shared_ptr<impl> self);
