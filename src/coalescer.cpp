@@ -4,11 +4,11 @@
 
 namespace herd {
 
-awaitable<embed_outcome> pool::impl::embed_one(std::string_view text, const embed_options& options) {
+awaitable<embed_outcome> pool::impl::embed_one(std::string_view text, embed_options options) {
     auto params = params_for(options);
     if (!config.coalesce) {
         std::string_view one[1] = {text};
-        co_return co_await run_embed(std::move(params), one, options.priority);
+        co_return co_await run_embed(params, one, options.priority);
     }
     auto key = fmt::format("{}\n{}\n{}\n{}", params.model, params.dimensions, params.truncate, params.keep_alive);
     auto it = coalescers.find(key);

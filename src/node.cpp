@@ -90,8 +90,8 @@ void node::record_failure(const failure& f, time_point started, time_point now) 
     health_.on_failure(now);
 }
 
-double node::cost() const noexcept {
-    return latency_peak_.value() * static_cast<double>(in_flight() + 1);
+double node::cost(time_point now) const noexcept {
+    return latency_peak_.value(now) * static_cast<double>(in_flight() + 1);
 }
 
 model_state node::model(const std::string& name) const {

@@ -46,9 +46,17 @@ node* pool::impl::route(const std::string& model, std::span<node* const> exclude
     while (b == a) b = pick(rng);
     node* x = candidates[a];
     node* y = candidates[b];
-    auto rank = [&](node* n) { return static_cast<int>(n->model(model)) + (n->has_served(model) ? 10 : 0); };
-    if (rank(x) != rank(y)) return rank(x) > rank(y) ? x : y;
-    return x->cost() <= y->cost() ? x : y;
+    // A node with the model loaded beats one that would have to load it.
+    if (x->model(model) != y->model(model)) return x->model(model) > y->model(model) ? x : y;
+    auto now = clock::now();
+    return x->cost(now) <= y->cost(now) ? x : y;
+}
+
+bool pool::impl::known_to_have(const std::string& model, std::span<node* const> exclude) const {
+    return std::any_of(nodes.begin(), nodes.end(), [&](const auto& n) {
+        bool excluded = std::find(exclude.begin(), exclude.end(), n.get()) != exclude.end();
+        return !excluded && eligible(*n, model) && (n->has_served(model) || n->model(model) >= model_state::installed);
+    });
 }
 
 time_point pool::impl::attempt_deadline(node& n, const std::string& model, time_point call_deadline) const {
@@ -57,7 +65,8 @@ time_point pool::impl::attempt_deadline(node& n, const std::string& model, time_
 }
 
 ollama::embed_params pool::impl::params_for(const embed_options& o) const {
-    return {o.model.empty() ? config.model : o.model, o.truncate, o.dimensions, o.keep_alive};
+    return {std::string(o.model.empty() ? std::string_view(config.model) : o.model), o.truncate, o.dimensions,
+            std::string(o.keep_alive)};
 }
 
 failure pool::impl::everyone_failed(std::vector<node_cause> causes) {
@@ -77,7 +86,7 @@ failure pool::impl::everyone_failed(std::vector<node_cause> causes) {
                    std::move(causes)};
 }
 
-awaitable<embed_outcome> pool::impl::run_embed(ollama::embed_params params, std::span<const std::string_view> inputs,
+awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& params, std::span<const std::string_view> inputs,
                                                int priority) {
     ++calls;
     budget.on_request();
@@ -85,6 +94,7 @@ awaitable<embed_outcome> pool::impl::run_embed(ollama::embed_params params, std:
     std::vector<node*> tried;
     std::vector<node_cause> causes;
     embed_outcome last;
+    bool budget_spent = false;
     for (std::size_t attempt = 0; attempt < std::max<std::size_t>(config.retry.max_attempts, 1); ++attempt) {
         if (clock::now() >= call_deadline) break;
         node* primary = route(params.model, tried);
@@ -96,7 +106,7 @@ awaitable<embed_outcome> pool::impl::run_embed(ollama::embed_params params, std:
         if (!primary) break;
         if (attempt > 0) {
             if (!budget.try_retry(clock::now())) {
-                causes.push_back({"", errc::budget_exhausted, "retry budget exhausted"});
+                budget_spent = true;
                 break;
             }
             ++retries;
@@ -136,13 +146,14 @@ awaitable<embed_outcome> pool::impl::run_embed(ollama::embed_params params, std:
         causes.push_back({failed->name(), last.fail.code, last.fail.describe()});
         if (std::find(tried.begin(), tried.end(), failed) == tried.end()) tried.push_back(failed);
         if (!is_retryable(last.fail.code)) {
-            // A node without the model: others may have it.
-            if (last.fail.code == errc::model_not_found && route(params.model, tried)) continue;
+            // A node without the model: another known to have it may serve.
+            if (last.fail.code == errc::model_not_found && known_to_have(params.model, tried)) continue;
             ++failed_calls;
             co_return last;
         }
     }
     last.fail = everyone_failed(std::move(causes));
+    if (budget_spent) last.fail.message += " (retry budget exhausted)";
     co_return last;
 }
 
@@ -186,12 +197,13 @@ pool::~pool() {
     impl_->probe_timer.cancel();
 }
 
-awaitable<embed_outcome> pool::embed_request(std::span<const std::string_view> texts, const embed_options& options) {
+awaitable<embed_outcome> pool::embed_request(std::span<const std::string_view> texts, embed_options options) {
     auto self = impl_;
-    co_return co_await self->run_embed(self->params_for(options), texts, options.priority);
+    auto params = self->params_for(options);
+    co_return co_await self->run_embed(params, texts, options.priority);
 }
 
-awaitable<std::vector<float>> pool::embed(std::string_view text, std::error_code& ec, const embed_options& options) {
+awaitable<std::vector<float>> pool::embed(std::string_view text, std::error_code& ec, embed_options options) {
     auto self = impl_;
     auto out = co_await self->embed_one(text, options);
     ec = out.fail.code;
@@ -199,14 +211,14 @@ awaitable<std::vector<float>> pool::embed(std::string_view text, std::error_code
     co_return out.reply.embeddings.copy_row(0);
 }
 
-awaitable<std::vector<float>> pool::embed(std::string_view text, const embed_options& options) {
+awaitable<std::vector<float>> pool::embed(std::string_view text, embed_options options) {
     auto self = impl_;
     auto out = co_await self->embed_one(text, options);
     if (out.fail) out.fail.raise();
     co_return out.reply.embeddings.copy_row(0);
 }
 
-awaitable<embed_outcome> pool::impl::embed_list(std::span<const std::string_view> texts, const embed_options& options) {
+awaitable<embed_outcome> pool::impl::embed_list(std::span<const std::string_view> texts, embed_options options) {
     embed_outcome out;
     if (texts.empty()) co_return out;
     auto params = params_for(options);
@@ -214,9 +226,9 @@ awaitable<embed_outcome> pool::impl::embed_list(std::span<const std::string_view
     std::vector<embed_outcome> parts((texts.size() + batch - 1) / batch);
     task_group group(ex);
     for (std::size_t i = 0; i < parts.size(); ++i) {
-        group.spawn([](impl& self, ollama::embed_params p, std::span<const std::string_view> chunk, int prio,
+        group.spawn([](impl& self, const ollama::embed_params& p, std::span<const std::string_view> chunk, int prio,
                        embed_outcome& slot) -> awaitable<void> {
-            slot = co_await self.run_embed(std::move(p), chunk, prio);
+            slot = co_await self.run_embed(p, chunk, prio);
         }(*this, params, texts.subspan(i * batch, std::min(batch, texts.size() - i * batch)), options.priority,
                        parts[i]));
     }
@@ -243,21 +255,21 @@ awaitable<embed_outcome> pool::impl::embed_list(std::span<const std::string_view
 }
 
 awaitable<matrix> pool::embed(std::span<const std::string_view> texts, std::error_code& ec,
-                              const embed_options& options) {
+                              embed_options options) {
     auto self = impl_;
     auto out = co_await self->embed_list(texts, options);
     ec = out.fail.code;
     co_return ec ? matrix{} : std::move(out.reply.embeddings);
 }
 
-awaitable<matrix> pool::embed(std::span<const std::string_view> texts, const embed_options& options) {
+awaitable<matrix> pool::embed(std::span<const std::string_view> texts, embed_options options) {
     auto self = impl_;
     auto out = co_await self->embed_list(texts, options);
     if (out.fail) out.fail.raise();
     co_return std::move(out.reply.embeddings);
 }
 
-awaitable<matrix> pool::embed(std::span<const std::string> texts, const embed_options& options) {
+awaitable<matrix> pool::embed(std::span<const std::string> texts, embed_options options) {
     std::vector<std::string_view> views(texts.begin(), texts.end());
     co_return co_await embed(std::span<const std::string_view>(views), options);
 }

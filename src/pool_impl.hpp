@@ -56,15 +56,19 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     bool eligible(node& n, const std::string& model) const;
     /// Power of two choices among eligible nodes not in `exclude`.
     node* route(const std::string& model, std::span<node* const> exclude);
+    bool known_to_have(const std::string& model, std::span<node* const> exclude) const;
     time_point attempt_deadline(node& n, const std::string& model, time_point call_deadline) const;
     ollama::embed_params params_for(const embed_options& o) const;
     failure everyone_failed(std::vector<node_cause> causes);
 
     /// One request for exactly `inputs`, with routing, hedging, retries.
-    awaitable<embed_outcome> run_embed(ollama::embed_params params, std::span<const std::string_view> inputs,
+    // Coroutines here take non-trivial arguments by reference to objects in
+    // the caller's frame, never by value from a temporary (g++ 12 bug, see
+    // embed_options).
+    awaitable<embed_outcome> run_embed(const ollama::embed_params& params, std::span<const std::string_view> inputs,
                                        int priority);
-    awaitable<embed_outcome> embed_list(std::span<const std::string_view> texts, const embed_options& options);
-    awaitable<embed_outcome> embed_one(std::string_view text, const embed_options& options);
+    awaitable<embed_outcome> embed_list(std::span<const std::string_view> texts, embed_options options);
+    awaitable<embed_outcome> embed_one(std::string_view text, embed_options options);
 
     std::map<std::string, coalescer, std::less<>> coalescers;
     std::size_t capacity(const std::string& model);

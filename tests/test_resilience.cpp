@@ -164,6 +164,8 @@ TEST_CASE("stats: peak-EWMA jumps up at once and decays back") {
     CHECK(p.value() == Approx(0.100));
     for (int i = 1; i <= 10; ++i) p.add(0.010, t + i * 1s);
     CHECK(p.value() < 0.011);
+    // Without new samples the estimate fades, so the node is tried again.
+    CHECK(p.value(t + 15s) < 0.001);
 }
 
 TEST_CASE("stats: quantile window and rate meter") {

@@ -74,7 +74,7 @@ public:
 
     /// Routing cost: expected latency x (requests in flight + 1). A node
     /// with no latency sample yet costs 0, so new nodes get tried.
-    double cost() const noexcept;
+    double cost(time_point now) const noexcept;
     std::size_t in_flight() const noexcept { return limiter_.in_use() + limiter_.waiting(); }
 
     /// Latency quantile over recent successful requests, in seconds.
@@ -94,7 +94,7 @@ private:
     herd::limiter limiter_;
     herd::health health_;
     node_counters counters_;
-    peak_ewma latency_peak_;
+    peak_ewma latency_peak_{std::chrono::seconds(2)};
     ewma latency_ewma_{0.1};
     ewma success_rate_{0.05};
     quantile_window latencies_{512, 16};

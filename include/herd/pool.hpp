@@ -43,12 +43,17 @@
 
 namespace herd {
 
+/// Per-call options. Strings are views: what they name must outlive the
+/// call (string literals and the caller's own strings do). The type is
+/// trivially destructible on purpose: g++ 12 destroys a non-trivial
+/// argument temporary written inside a co_await expression twice, and
+/// `co_await pool.embed(t, {.model = "m"})` is how this is meant to be used.
 struct embed_options {
-    std::string model;        ///< empty: pool_config::model
+    std::string_view model;   ///< empty: pool_config::model
     int priority = semaphore::default_priority; ///< 1..10, higher first
     unsigned dimensions = 0;  ///< truncate vectors to this many values
     bool truncate = true;     ///< let the node truncate over-long inputs
-    std::string keep_alive;   ///< e.g. "10m"; empty: node default
+    std::string_view keep_alive; ///< e.g. "10m"; empty: node default
 };
 
 class pool {
@@ -61,21 +66,21 @@ public:
     /// One text's embedding. Concurrent calls for the same model and
     /// options are coalesced into one /api/embed request when
     /// pool_config::coalesce is on.
-    awaitable<std::vector<float>> embed(std::string_view text, const embed_options& options = {});
+    awaitable<std::vector<float>> embed(std::string_view text, embed_options options = {});
     awaitable<std::vector<float>> embed(std::string_view text, std::error_code& ec,
-                                        const embed_options& options = {});
+                                        embed_options options = {});
 
     /// Many texts, split into requests of up to pool_config::max_batch
     /// spread over the nodes; row i of the result is texts[i].
-    awaitable<matrix> embed(std::span<const std::string_view> texts, const embed_options& options = {});
+    awaitable<matrix> embed(std::span<const std::string_view> texts, embed_options options = {});
     awaitable<matrix> embed(std::span<const std::string_view> texts, std::error_code& ec,
-                            const embed_options& options = {});
-    awaitable<matrix> embed(std::span<const std::string> texts, const embed_options& options = {});
+                            embed_options options = {});
+    awaitable<matrix> embed(std::span<const std::string> texts, embed_options options = {});
 
     /// One request for exactly these texts with full resilience (routing,
     /// hedging, retries, failover); the building block of the batch engine.
     /// Never throws; the outcome carries the failure.
-    awaitable<embed_outcome> embed_request(std::span<const std::string_view> texts, const embed_options& options);
+    awaitable<embed_outcome> embed_request(std::span<const std::string_view> texts, embed_options options);
 
     /// A snapshot of every node's and the pool's statistics.
     pool_stats stats();

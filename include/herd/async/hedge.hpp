@@ -97,7 +97,12 @@ auto hedged(hedge_policy& policy, Attempt attempt)
     using outcome = typename decltype(attempt(0))::value_type;
     policy.on_call();
     auto delay = policy.delay();
-    if (!delay) co_return hedge_result<outcome>{co_await attempt(0)};
+    if (!delay) {
+        // Not `co_return result{co_await ...}`: g++ 12 destroys the awaited
+        // temporary twice inside an aggregate initialiser.
+        outcome only = co_await attempt(0);
+        co_return hedge_result<outcome>{std::move(only)};
+    }
 
     auto ex = co_await ::asio::this_coro::executor;
     Timer timer(ex);

@@ -57,7 +57,10 @@ public:
 private:
     double cap() const noexcept { return std::max(10.0, options_.budget_ratio * 1000); }
     void refill_floor(time_point now) noexcept {
-        if (last_ == time_point{}) last_ = now;
+        if (last_ == time_point{}) { // start with a full floor
+            last_ = now;
+            floor_tokens_ = options_.min_per_second;
+        }
         floor_tokens_ = std::min(options_.min_per_second,
                                  floor_tokens_ + seconds(now - last_) * options_.min_per_second);
         last_ = now;

@@ -43,7 +43,9 @@ private:
 
 /// Peak-EWMA (Finagle): jumps up to a slower sample at once, decays towards
 /// faster ones with time constant `tau`. A router scoring nodes by it moves
-/// away from a node the moment it slows down and returns gradually.
+/// away from a node the moment it slows down and returns gradually. Read
+/// with value(now), the estimate also decays while no sample arrives, so a
+/// node avoided once is tried again instead of being starved forever.
 class peak_ewma {
 public:
     explicit peak_ewma(duration tau = std::chrono::seconds(10)) : tau_(seconds(tau)) {}
@@ -58,8 +60,12 @@ public:
         last_ = now;
         seeded_ = true;
     }
-    /// The current estimate, 0 before the first sample.
+    /// The last estimate, 0 before the first sample.
     double value() const noexcept { return value_; }
+    /// The estimate decayed by the time since the last sample.
+    double value(time_point now) const noexcept {
+        return value_ * std::exp(-std::max(0.0, seconds(now - last_)) / tau_);
+    }
     bool empty() const noexcept { return !seeded_; }
 
 private:
