@@ -23,17 +23,19 @@ awaitable<semaphore::permit> acquire_until(limiter& lim, int priority, time_poin
 } // namespace
 
 awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::span<const std::string_view> inputs,
-                                     int priority, time_point deadline) {
+                                     int priority, time_point deadline, semaphore::permit* held) {
     embed_outcome out;
     out.source = this;
     semaphore::permit permit;
-    try {
-        permit = co_await acquire_until(limiter_, priority, deadline);
-    } catch (const std::system_error& e) {
-        out.fail = failure{e.code(), "cancelled while waiting for a permit"};
-        co_return out;
+    if (!held) {
+        try {
+            permit = co_await acquire_until(limiter_, priority, deadline);
+        } catch (const std::system_error& e) {
+            out.fail = failure{e.code(), "cancelled while waiting for a permit"};
+            co_return out;
+        }
     }
-    if (!permit) {
+    if (!held && !permit) {
         out.fail = failure{errc::timeout, "timed out waiting for a free slot on " + name_};
         co_return out;
     }

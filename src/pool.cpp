@@ -1,6 +1,5 @@
 #include "pool_impl.hpp"
 
-#include <herd/async/task_group.hpp>
 
 #include <fmt/format.h>
 
@@ -218,55 +217,25 @@ awaitable<std::vector<float>> pool::embed(std::string_view text, embed_options o
     co_return out.reply.embeddings.copy_row(0);
 }
 
-awaitable<embed_outcome> pool::impl::embed_list(std::span<const std::string_view> texts, embed_options options) {
-    embed_outcome out;
-    if (texts.empty()) co_return out;
-    auto params = params_for(options);
-    const std::size_t batch = std::max<std::size_t>(config.max_batch, 1);
-    std::vector<embed_outcome> parts((texts.size() + batch - 1) / batch);
-    task_group group(ex);
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-        group.spawn([](impl& self, const ollama::embed_params& p, std::span<const std::string_view> chunk, int prio,
-                       embed_outcome& slot) -> awaitable<void> {
-            slot = co_await self.run_embed(p, chunk, prio);
-        }(*this, params, texts.subspan(i * batch, std::min(batch, texts.size() - i * batch)), options.priority,
-                       parts[i]));
-    }
-    try {
-        co_await group.join();
-    } catch (const std::system_error& e) {
-        out.fail = failure{e.code(), "cancelled"};
-        co_return out;
-    }
-    for (auto& p : parts)
-        if (p.fail) co_return std::move(p);
-    std::size_t dim = parts.front().reply.embeddings.dim();
-    out.reply.embeddings = matrix(texts.size(), dim);
-    std::size_t row = 0;
-    for (auto& p : parts) {
-        if (p.reply.embeddings.dim() != dim) {
-            out.fail = failure{errc::protocol_error, "nodes returned embeddings of different dimensions"};
-            co_return out;
-        }
-        std::copy_n(p.reply.embeddings.data(), p.reply.embeddings.rows() * dim, out.reply.embeddings.row(row).data());
-        row += p.reply.embeddings.rows();
-    }
-    co_return out;
+batch_options pool::impl::batch_for(const embed_options& o) const {
+    return {.model = o.model, .priority = o.priority, .dimensions = o.dimensions, .truncate = o.truncate,
+            .keep_alive = o.keep_alive, .max_batch = config.max_batch};
 }
 
-awaitable<matrix> pool::embed(std::span<const std::string_view> texts, std::error_code& ec,
-                              embed_options options) {
+awaitable<matrix> pool::embed(std::span<const std::string_view> texts, std::error_code& ec, embed_options options) {
     auto self = impl_;
-    auto out = co_await self->embed_list(texts, options);
-    ec = out.fail.code;
-    co_return ec ? matrix{} : std::move(out.reply.embeddings);
+    matrix out;
+    auto report = co_await self->run_batch(nullptr, texts, nullptr, &out, self->batch_for(options));
+    ec = report.fail.code;
+    co_return ec ? matrix{} : std::move(out);
 }
 
 awaitable<matrix> pool::embed(std::span<const std::string_view> texts, embed_options options) {
     auto self = impl_;
-    auto out = co_await self->embed_list(texts, options);
-    if (out.fail) out.fail.raise();
-    co_return std::move(out.reply.embeddings);
+    matrix out;
+    auto report = co_await self->run_batch(nullptr, texts, nullptr, &out, self->batch_for(options));
+    if (report.fail) report.fail.raise();
+    co_return out;
 }
 
 awaitable<matrix> pool::embed(std::span<const std::string> texts, embed_options options) {

@@ -59,6 +59,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     bool known_to_have(const std::string& model, std::span<node* const> exclude) const;
     time_point attempt_deadline(node& n, const std::string& model, time_point call_deadline) const;
     ollama::embed_params params_for(const embed_options& o) const;
+    batch_options batch_for(const embed_options& o) const;
     failure everyone_failed(std::vector<node_cause> causes);
 
     /// One request for exactly `inputs`, with routing, hedging, retries.
@@ -67,7 +68,11 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     // embed_options).
     awaitable<embed_outcome> run_embed(const ollama::embed_params& params, std::span<const std::string_view> inputs,
                                        int priority);
-    awaitable<embed_outcome> embed_list(std::span<const std::string_view> texts, embed_options options);
+    struct batch_run;
+    /// The batch engine (batch.cpp): from `source` window by window, or
+    /// `texts` in one window; results to `sink` and/or `whole`.
+    awaitable<batch_report> run_batch(batch_source* source, std::span<const std::string_view> texts,
+                                      batch_sink* sink, matrix* whole, const batch_options& options);
     awaitable<embed_outcome> embed_one(std::string_view text, embed_options options);
 
     std::map<std::string, coalescer, std::less<>> coalescers;

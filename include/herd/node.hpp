@@ -63,9 +63,10 @@ public:
     const node_counters& counters() const noexcept { return counters_; }
 
     /// One /api/embed attempt (see header). `deadline` bounds the wait for
-    /// a permit and the request together.
+    /// a permit and the request together. A caller that already holds one
+    /// of this node's permits passes it as `held` (the batch engine).
     awaitable<embed_outcome> embed(const ollama::embed_params& params, std::span<const std::string_view> inputs,
-                                   int priority, time_point deadline);
+                                   int priority, time_point deadline, semaphore::permit* held = nullptr);
 
     /// Records an attempt's result (used by embed() and by chat requests).
     void record_success(duration latency, std::size_t inputs, time_point started, time_point now);

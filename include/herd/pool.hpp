@@ -30,6 +30,7 @@
 // Threading: one executor (one io_context thread); not thread-safe. Other
 // threads hand work in with asio::post / co_spawn.
 
+#include <herd/batch.hpp>
 #include <herd/matrix.hpp>
 #include <herd/metrics.hpp>
 #include <herd/node.hpp>
@@ -70,12 +71,23 @@ public:
     awaitable<std::vector<float>> embed(std::string_view text, std::error_code& ec,
                                         embed_options options = {});
 
-    /// Many texts, split into requests of up to pool_config::max_batch
-    /// spread over the nodes; row i of the result is texts[i].
+    /// Many texts, spread over the nodes by the batch engine (embed_batch
+    /// with default options); row i of the result is texts[i].
     awaitable<matrix> embed(std::span<const std::string_view> texts, embed_options options = {});
     awaitable<matrix> embed(std::span<const std::string_view> texts, std::error_code& ec,
                             embed_options options = {});
     awaitable<matrix> embed(std::span<const std::string> texts, embed_options options = {});
+
+    /// A corpus over every node (see batch.hpp); row i is texts[i].
+    /// Throws herd::error when every node failed, listing the inputs not
+    /// done; operation_aborted when cancelled (all workers stopped).
+    awaitable<matrix> embed_batch(std::span<const std::string_view> texts, batch_options options = {});
+    awaitable<matrix> embed_batch(std::span<const std::string> texts, batch_options options = {});
+
+    /// A corpus read from `source` in windows of options.window texts,
+    /// vectors written to `sink` in input order; memory stays bounded by
+    /// the window. Never throws for node failures: the report carries them.
+    awaitable<batch_report> embed_stream(batch_source& source, batch_sink& sink, batch_options options = {});
 
     /// One request for exactly these texts with full resilience (routing,
     /// hedging, retries, failover); the building block of the batch engine.

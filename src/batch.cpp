@@ -1,0 +1,368 @@
+// The corpus engine (see include/herd/batch.hpp for the contract).
+#include "pool_impl.hpp"
+
+#include <herd/async/steal_deque.hpp>
+#include <herd/async/task_group.hpp>
+
+#include <fmt/format.h>
+
+#include <list>
+
+namespace herd {
+namespace {
+
+// A micro-batch on its way to a node: the candidate for a backup task.
+struct flight {
+    std::vector<std::uint32_t> indices;
+    std::size_t node_index;
+    time_point started;
+    bool backed_up = false;
+};
+
+// What one node has shown within this batch; sizes its micro-batches.
+struct lane {
+    ewma seconds_per_input{0.3};
+    std::size_t batch_size = 16;
+};
+
+// Totals over the whole batch (all windows of a stream).
+struct batch_totals {
+    time_point started = clock::now();
+    std::size_t done = 0, total = 0, retries = 0, backups = 0, steals = 0;
+    std::vector<std::size_t> per_node;
+    std::vector<lane> lanes;
+};
+
+// One window of inputs being embedded.
+struct window_job {
+    window_job(const executor& ex, std::span<const std::string_view> t, std::size_t nodes, batch_totals& tot)
+        : texts(t), done(t.size(), 0), remaining(t.size()), queue(ex, nodes), totals(tot), group(ex) {}
+
+    std::span<const std::string_view> texts;
+    matrix out;
+    std::vector<std::uint8_t> done;
+    std::size_t remaining;
+    steal_deque<std::uint32_t> queue;
+    std::list<flight> flights;
+    std::vector<node_cause> causes;
+    batch_totals& totals;
+    task_group group;
+    failure fail;
+    bool finished = false;
+    time_point last_success = clock::now();
+    std::size_t failures_since_success = 0;
+
+    void finish() {
+        if (finished) return;
+        finished = true;
+        queue.close();
+        group.cancel(); // workers waiting for permits or probes stop now
+    }
+};
+
+progress snapshot(const batch_totals& t) {
+    progress p;
+    p.done = t.done;
+    p.total = t.total;
+    p.seconds = seconds(clock::now() - t.started);
+    p.rate = p.seconds > 0 ? static_cast<double>(t.done) / p.seconds : 0;
+    p.retries = t.retries;
+    p.backups = t.backups;
+    p.per_node = t.per_node;
+    return p;
+}
+
+// "3 of 10 inputs not embedded: 4, 5, 9"
+std::string not_done_list(const window_job& job, std::size_t base) {
+    std::string out = fmt::format("{} of {} inputs not embedded:", job.remaining, job.texts.size());
+    std::size_t listed = 0;
+    for (std::size_t i = 0; i < job.done.size() && listed < 20; ++i)
+        if (!job.done[i]) {
+            out += fmt::format(" {}", base + i);
+            ++listed;
+        }
+    if (job.remaining > listed) out += " ...";
+    return out;
+}
+
+} // namespace
+
+struct pool::impl::batch_run {
+    impl& pool;
+    const ollama::embed_params& params;
+    const batch_options& options;
+    batch_totals& totals;
+    std::size_t base; // index of the window's first input in the whole batch
+
+    void fail(window_job& job, failure f) {
+        if (job.finished) return;
+        job.fail = std::move(f);
+        job.fail.message = job.fail.describe() + "; " + not_done_list(job, base);
+        if (job.fail.causes.empty()) job.fail.causes = job.causes;
+        job.finish();
+    }
+
+    void note_cause(window_job& job, node& n, const failure& f) {
+        std::erase_if(job.causes, [&](auto& c) { return c.node == n.name(); });
+        job.causes.push_back({n.name(), f.code, f.describe()});
+    }
+
+    // Seeds the deques in proportion to each node's measured speed.
+    void seed(window_job& job) {
+        auto now = clock::now();
+        std::vector<double> weight(pool.nodes.size(), 0);
+        double sum = 0;
+        for (std::size_t i = 0; i < pool.nodes.size(); ++i) {
+            auto& n = *pool.nodes[i];
+            if (!pool.eligible(n, params.model)) continue;
+            weight[i] = std::max(n.inputs_per_second(now), 1.0);
+            sum += weight[i];
+        }
+        if (sum == 0) { // nobody eligible now: park everything on node 0
+            weight[0] = sum = 1;
+        }
+        std::size_t next = 0;
+        for (std::size_t i = 0; i < weight.size(); ++i) {
+            auto share = static_cast<std::size_t>(static_cast<double>(job.texts.size()) * weight[i] / sum + 0.5);
+            if (i + 1 == weight.size()) share = job.texts.size() - next;
+            for (std::size_t k = 0; k < share && next < job.texts.size(); ++k)
+                job.queue.push(i, static_cast<std::uint32_t>(next++));
+        }
+    }
+
+    // Up to `k` undone indices: own deque first, else stolen.
+    std::vector<std::uint32_t> take(window_job& job, std::size_t ni, std::size_t k) {
+        std::vector<std::uint32_t> out;
+        if (job.queue.size(ni) == 0 && job.queue.steal(ni) > 0) ++totals.steals;
+        while (out.size() < k) {
+            auto i = job.queue.try_pop_own(ni);
+            if (!i) break;
+            if (!job.done[*i]) out.push_back(*i);
+        }
+        return out;
+    }
+
+    // The oldest in-flight micro-batch of another node that node `self`
+    // is expected to finish before its own node does (as the LATE
+    // scheduler decides): a backup that cannot win is not started.
+    flight* backup_candidate(window_job& job, std::size_t self) {
+        const auto& mine = totals.lanes[self].seconds_per_input;
+        if (mine.empty()) return nullptr;
+        auto now = clock::now();
+        for (auto& f : job.flights) {
+            if (f.backed_up || f.node_index == self) continue;
+            if (now - f.started < options.backup_after) break; // flights are in start order
+            if (std::none_of(f.indices.begin(), f.indices.end(), [&](auto i) { return !job.done[i]; })) continue;
+            const auto& theirs = totals.lanes[f.node_index].seconds_per_input;
+            double n = static_cast<double>(f.indices.size());
+            double their_left = (theirs.empty() ? 0 : theirs.value() * n) - seconds(now - f.started);
+            // A node with no estimate yet is suspect once it takes longer
+            // than we would.
+            if (theirs.empty()) their_left = seconds(now - f.started);
+            if (mine.value() * n < their_left) return &f;
+        }
+        return nullptr;
+    }
+
+    // Puts undone indices back, on the eligible node with the least work
+    // other than `failed` (the node that just failed them).
+    void give_back(window_job& job, const std::vector<std::uint32_t>& indices, std::size_t failed) {
+        std::size_t target = failed;
+        for (std::size_t i = 0; i < pool.nodes.size(); ++i) {
+            if (i == failed || !pool.eligible(*pool.nodes[i], params.model)) continue;
+            if (target == failed || job.queue.size(i) < job.queue.size(target)) target = i;
+        }
+        for (auto i : indices)
+            if (!job.done[i]) job.queue.push(target, i);
+        ++totals.retries;
+    }
+
+    bool store(window_job& job, const std::vector<std::uint32_t>& indices, const matrix& rows, std::size_t ni) {
+        if (job.out.empty() && job.out.dim() == 0) job.out = matrix(job.texts.size(), rows.dim());
+        if (rows.dim() != job.out.dim()) return false;
+        for (std::size_t r = 0; r < indices.size(); ++r) {
+            auto i = indices[r];
+            if (job.done[i]) continue; // a backup answered first
+            std::copy_n(rows.row(r).data(), rows.dim(), job.out.row(i).data());
+            job.done[i] = 1;
+            --job.remaining;
+            ++totals.done;
+            ++totals.per_node[ni];
+        }
+        return true;
+    }
+
+    awaitable<void> pause(duration d) {
+        ::asio::steady_timer t(co_await ::asio::this_coro::executor, d);
+        co_await t.async_wait(::asio::use_awaitable); // throws when cancelled
+    }
+
+    awaitable<void> worker(window_job& job, std::size_t ni) {
+        node& n = *pool.nodes[ni];
+        lane& ln = totals.lanes[ni];
+        try {
+            while (!job.finished) {
+                if (!pool.eligible(n, params.model)) {
+                    if (n.health().ejected()) pool.ensure_probing();
+                    co_await pause(pool.config.health.probe_interval);
+                    continue;
+                }
+                auto permit = co_await n.limiter().acquire(options.priority);
+                if (job.finished) break;
+                auto indices = take(job, ni, ln.batch_size);
+                bool is_backup = false;
+                if (indices.empty()) {
+                    flight* slow = options.backup_tasks && job.queue.size() == 0 ? backup_candidate(job, ni) : nullptr;
+                    if (!slow) {
+                        permit.release();
+                        co_await job.queue.wait();
+                        continue;
+                    }
+                    slow->backed_up = true;
+                    for (auto i : slow->indices)
+                        if (!job.done[i]) indices.push_back(i);
+                    is_backup = true;
+                    ++totals.backups;
+                }
+                co_await send(job, ni, std::move(indices), is_backup, permit);
+                job.queue.notify_all(); // idle workers may now back up or finish
+            }
+        } catch (const std::system_error&) {
+            // cancelled: the window finished or the caller gave up
+        }
+    }
+
+    awaitable<void> send(window_job& job, std::size_t ni, std::vector<std::uint32_t> indices, bool is_backup,
+                         semaphore::permit& permit) {
+        node& n = *pool.nodes[ni];
+        auto it = job.flights.insert(job.flights.end(), flight{indices, ni, clock::now()});
+        std::vector<std::string_view> batch;
+        batch.reserve(indices.size());
+        for (auto i : indices) batch.push_back(job.texts[i]);
+        auto deadline = pool.attempt_deadline(n, params.model, time_point::max());
+        auto outcome = co_await n.embed(params, batch, options.priority, deadline, &permit);
+        permit.release();
+        job.flights.erase(it);
+        if (outcome.ok() && store(job, indices, outcome.reply.embeddings, ni)) {
+            auto per_input = seconds(outcome.latency) / static_cast<double>(indices.size());
+            ln_update(totals.lanes[ni], per_input);
+            pool.inputs_done += indices.size();
+            job.last_success = clock::now();
+            job.failures_since_success = 0;
+            if (job.remaining == 0) job.finish();
+            co_return;
+        }
+        if (outcome.ok()) outcome.fail = failure{errc::protocol_error, n.name() + " returned vectors of another dimension"};
+        if (outcome.fail.code == ::asio::error::operation_aborted) co_return;
+        ++job.failures_since_success;
+        note_cause(job, n, outcome.fail);
+        if (n.health().ejected()) pool.ensure_probing();
+        if (!is_retryable(outcome.fail.code) && outcome.fail.code != errc::model_not_found) {
+            fail(job, outcome.fail); // 400: the input itself is refused
+            co_return;
+        }
+        if (!is_backup) give_back(job, indices, ni);
+    }
+
+    void ln_update(lane& ln, double per_input) {
+        ln.seconds_per_input.add(per_input);
+        double fit = seconds(options.target_request_time) / std::max(ln.seconds_per_input.value(), 1e-9);
+        ln.batch_size = std::clamp(static_cast<std::size_t>(fit), std::max<std::size_t>(options.min_batch, 1),
+                                   std::max<std::size_t>(options.max_batch, 1));
+    }
+
+    // Reports progress and gives up when nothing has succeeded for
+    // give_up_after while failures kept coming, or no node is eligible.
+    awaitable<void> ticker(window_job& job) {
+        try {
+            while (!job.finished) {
+                co_await pause(options.progress_interval);
+                if (options.on_progress) options.on_progress(snapshot(totals));
+                bool any_eligible = std::any_of(pool.nodes.begin(), pool.nodes.end(),
+                                                [&](auto& n) { return pool.eligible(*n, params.model); });
+                bool stalled = clock::now() - job.last_success > options.give_up_after;
+                if (stalled && (job.failures_since_success > 0 || !any_eligible))
+                    fail(job, failure{errc::all_nodes_failed, "every node failed"});
+                if (!any_eligible && pool.nodes.empty()) fail(job, failure{errc::no_nodes, "the pool has no nodes"});
+            }
+        } catch (const std::system_error&) {
+        }
+    }
+
+    awaitable<failure> run(window_job& job) {
+        if (job.texts.empty()) co_return failure{};
+        if (pool.nodes.empty()) co_return failure{errc::no_nodes, "the pool has no nodes"};
+        seed(job);
+        for (std::size_t ni = 0; ni < pool.nodes.size(); ++ni) {
+            auto workers = static_cast<std::size_t>(std::clamp(pool.config.limiter.max_limit, 1.0, 32.0));
+            for (std::size_t w = 0; w < workers; ++w) job.group.spawn(worker(job, ni));
+        }
+        job.group.spawn(ticker(job));
+        try {
+            co_await job.group.join();
+        } catch (const std::system_error& e) {
+            co_return failure{e.code(), "batch cancelled"};
+        }
+        co_return job.fail;
+    }
+};
+
+awaitable<batch_report> pool::impl::run_batch(batch_source* source, std::span<const std::string_view> texts,
+                                              batch_sink* sink, matrix* whole, const batch_options& options) {
+    embed_options as_embed{options.model, options.priority, options.dimensions, options.truncate, options.keep_alive};
+    auto params = params_for(as_embed);
+    batch_totals totals;
+    totals.per_node.assign(nodes.size(), 0);
+    totals.lanes.resize(nodes.size());
+    for (auto& l : totals.lanes) l.batch_size = std::clamp<std::size_t>(16, options.min_batch, options.max_batch);
+    batch_report report;
+    std::vector<std::string> buffer;
+    std::vector<std::string_view> views;
+    std::size_t base = 0;
+    for (;;) {
+        std::span<const std::string_view> window = texts;
+        if (source) {
+            buffer.clear();
+            if (source->read(buffer, std::max<std::size_t>(options.window, 1)) == 0) break;
+            views.assign(buffer.begin(), buffer.end());
+            window = views;
+        }
+        totals.total += window.size();
+        window_job job(ex, window, nodes.size(), totals);
+        batch_run run{*this, params, options, totals, base};
+        report.fail = co_await run.run(job);
+        if (report.fail) break;
+        if (sink) sink->write(base, job.out);
+        if (whole) *whole = std::move(job.out);
+        base += window.size();
+        if (!source) break;
+    }
+    if (options.on_progress) options.on_progress(snapshot(totals));
+    report.inputs = totals.done;
+    report.seconds = seconds(clock::now() - totals.started);
+    report.retries = totals.retries;
+    report.backups = totals.backups;
+    report.steals = totals.steals;
+    report.per_node = totals.per_node;
+    co_return report;
+}
+
+awaitable<matrix> pool::embed_batch(std::span<const std::string_view> texts, batch_options options) {
+    auto self = impl_;
+    matrix out;
+    auto report = co_await self->run_batch(nullptr, texts, nullptr, &out, options);
+    if (report.fail) report.fail.raise();
+    co_return out;
+}
+
+awaitable<matrix> pool::embed_batch(std::span<const std::string> texts, batch_options options) {
+    std::vector<std::string_view> views(texts.begin(), texts.end());
+    co_return co_await embed_batch(std::span<const std::string_view>(views), options);
+}
+
+awaitable<batch_report> pool::embed_stream(batch_source& source, batch_sink& sink, batch_options options) {
+    auto self = impl_;
+    co_return co_await self->run_batch(&source, {}, &sink, nullptr, options);
+}
+
+} // namespace herd

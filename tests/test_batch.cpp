@@ -1,0 +1,171 @@
+// The batch engine against herd-sim.
+#include <herd/herd.hpp>
+
+#include "support/run.hpp"
+#include "support/sim_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace herd;
+using herd::test::text_for;
+
+namespace {
+
+std::vector<std::string> corpus(std::size_t n, std::size_t from = 0) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n; ++i) out.push_back(text_for(from + i));
+    return out;
+}
+
+std::size_t wrong_rows(const matrix& m, const std::vector<std::string>& texts) {
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < texts.size(); ++i)
+        if (!test::is_rule_vector("all-minilm", texts[i], m[i], 384)) ++wrong;
+    return wrong;
+}
+
+} // namespace
+
+TEST_CASE("embed_batch: every input embedded exactly once into its position") {
+    auto n = GENERATE(1, 7, 10000);
+    sim::cluster cluster(test::profiles({"zero", "zero", "zero"}));
+    cluster.start();
+    asio::io_context io;
+    pool p(io.get_executor(), test::test_config(cluster));
+    auto texts = corpus(static_cast<std::size_t>(n));
+    std::size_t calls = 0, last_done = 0, backups = 0;
+    auto m = test::run(io, p.embed_batch(texts, {.on_progress = [&](const progress& pr) {
+                                                   ++calls;
+                                                   last_done = pr.done;
+                                                   backups = pr.backups;
+                                               }}));
+    REQUIRE(m.rows() == texts.size());
+    CHECK(wrong_rows(m, texts) == 0);
+    CHECK(calls >= 1);
+    CHECK(last_done == texts.size());
+    std::uint64_t inputs = 0;
+    for (std::size_t i = 0; i < 3; ++i) inputs += cluster.counters(i).inputs;
+    // Computed twice only by backup tasks (each at most one micro-batch).
+    CHECK(inputs >= texts.size());
+    CHECK(inputs <= texts.size() + backups * 64);
+}
+
+TEST_CASE("embed_batch: node failures in the middle lose nothing") {
+    sim::cluster cluster(test::profiles({"zero", "zero", "zero"}));
+    cluster.start();
+    cluster.set_fault(0, {.die_after = 20});
+    cluster.set_fault(2, {.error_every = 5});
+    asio::io_context io;
+    pool p(io.get_executor(), test::test_config(cluster));
+    auto texts = corpus(10000);
+    auto m = test::run(io, p.embed_batch(texts, {.max_batch = 16}));
+    REQUIRE(m.rows() == texts.size());
+    CHECK(wrong_rows(m, texts) == 0);
+    CHECK(cluster.counters(1).inputs > 0);
+}
+
+TEST_CASE("embed_batch: uses every node of a mixed cluster, fast nodes most") {
+    sim::cluster cluster(test::profiles({"gpu", "cpu", "cpu"}), {.time_scale = 0.1});
+    cluster.start();
+    asio::io_context io;
+    pool p(io.get_executor(), test::test_config(cluster));
+    auto texts = corpus(3000);
+    std::vector<std::size_t> share;
+    auto m = test::run(io, p.embed_batch(texts, {.on_progress = [&](const progress& pr) { share = pr.per_node; }}));
+    CHECK(wrong_rows(m, texts) == 0);
+    REQUIRE(share.size() == 3);
+    CHECK(share[1] > 0);
+    CHECK(share[2] > 0);
+    CHECK(share[0] > share[1]);
+}
+
+TEST_CASE("embed_batch: all nodes failing fails with the inputs not done and each node's cause") {
+    sim::cluster cluster(test::profiles({"zero", "zero"}));
+    cluster.start();
+    cluster.set_fault(0, {.error_rate = 1.0});
+    cluster.set_fault(1, {.refuse = true});
+    asio::io_context io;
+    pool p(io.get_executor(), test::test_config(cluster));
+    auto texts = corpus(50);
+    try {
+        test::run(io, p.embed_batch(texts, {.give_up_after = std::chrono::seconds(1)}));
+        FAIL("no error");
+    } catch (const herd::error& e) {
+        CHECK(e.code() == errc::all_nodes_failed);
+        CHECK_THAT(e.what(), Catch::Contains("50 of 50 inputs not embedded: 0 1 2"));
+        CHECK(e.causes().size() == 2);
+    }
+}
+
+TEST_CASE("embed_batch: cancellation stops every worker") {
+    sim::cluster cluster(test::profiles({"cpu", "cpu"}));
+    cluster.start();
+    asio::io_context io;
+    pool p(io.get_executor(), test::test_config(cluster));
+    auto texts = corpus(2000);
+    asio::cancellation_signal cancel;
+    bool aborted = false, finished = false;
+    asio::co_spawn(io, [&]() -> awaitable<void> {
+        try {
+            co_await p.embed_batch(texts);
+        } catch (const herd::error& e) {
+            aborted = e.code() == asio::error::operation_aborted;
+        }
+        finished = true;
+    }, asio::bind_cancellation_slot(cancel.slot(), asio::detached));
+    // Run until some requests are out, then cancel.
+    auto deadline = clock::now() + std::chrono::seconds(10);
+    while (cluster.counters(0).embed_requests + cluster.counters(1).embed_requests < 2 && clock::now() < deadline)
+        io.run_one_for(std::chrono::milliseconds(5));
+    cancel.emit(asio::cancellation_type::terminal);
+    while (!finished && clock::now() < deadline) io.run_one_for(std::chrono::milliseconds(5));
+    REQUIRE(finished);
+    CHECK(aborted);
+    CHECK(p.at(0).in_flight() == 0); // every permit given back
+    CHECK(p.at(1).in_flight() == 0);
+    CHECK(p.at(0).limiter().waiting() == 0);
+}
+
+namespace {
+
+struct vector_source : batch_source {
+    std::vector<std::string> all;
+    std::size_t next = 0;
+    std::size_t read(std::vector<std::string>& texts, std::size_t max) override {
+        std::size_t n = std::min(max, all.size() - next);
+        texts.insert(texts.end(), all.begin() + next, all.begin() + next + n);
+        next += n;
+        return n;
+    }
+};
+
+struct checking_sink : batch_sink {
+    const std::vector<std::string>* texts;
+    std::size_t expected_next = 0, wrong = 0, max_rows = 0;
+    void write(std::size_t first, const matrix& rows) override {
+        if (first != expected_next) ++wrong;
+        for (std::size_t r = 0; r < rows.rows(); ++r)
+            if (!test::is_rule_vector("all-minilm", (*texts)[first + r], rows[r], 384)) ++wrong;
+        expected_next = first + rows.rows();
+        max_rows = std::max(max_rows, rows.rows());
+    }
+};
+
+} // namespace
+
+TEST_CASE("embed_stream: windows in order, memory bounded by the window") {
+    sim::cluster cluster(test::profiles({"zero", "zero"}));
+    cluster.start();
+    asio::io_context io;
+    pool p(io.get_executor(), test::test_config(cluster));
+    vector_source source;
+    source.all = corpus(2500);
+    checking_sink sink;
+    sink.texts = &source.all;
+    auto report = test::run(io, p.embed_stream(source, sink, {.window = 1000}));
+    CHECK_FALSE(report.fail);
+    CHECK(report.inputs == 2500);
+    CHECK(sink.expected_next == 2500);
+    CHECK(sink.wrong == 0);
+    CHECK(sink.max_rows == 1000);
+}
