@@ -155,10 +155,11 @@ struct pool::impl::batch_run {
             if (std::none_of(f.indices.begin(), f.indices.end(), [&](auto i) { return !job.done[i]; })) continue;
             const auto& theirs = totals.lanes[f.node_index].seconds_per_input;
             double n = static_cast<double>(f.indices.size());
-            double their_left = (theirs.empty() ? 0 : theirs.value() * n) - seconds(now - f.started);
-            // A node with no estimate yet is suspect once it takes longer
-            // than we would.
-            if (theirs.empty()) their_left = seconds(now - f.started);
+            double age = seconds(now - f.started);
+            double expected = theirs.empty() ? 0 : theirs.value() * n;
+            // Overdue (or no estimate yet): a straggler, expected to need
+            // about as long again as it has taken.
+            double their_left = age < expected ? expected - age : age;
             if (mine.value() * n < their_left) return &f;
         }
         return nullptr;
@@ -271,19 +272,27 @@ struct pool::impl::batch_run {
                                    std::max<std::size_t>(options.max_batch, 1));
     }
 
-    // Reports progress and gives up when nothing has succeeded for
-    // give_up_after while failures kept coming, or no node is eligible.
+    // Every `check` it wakes idle workers (a straggler may now deserve a
+    // backup), reports progress every progress_interval, and gives up when
+    // nothing has succeeded for give_up_after while failures kept coming,
+    // or no node is eligible.
     awaitable<void> ticker(window_job& job) {
+        const duration check = std::min<duration>(options.progress_interval, std::chrono::milliseconds(50));
+        auto last_report = clock::now();
         try {
             while (!job.finished) {
-                co_await pause(options.progress_interval);
-                if (options.on_progress) options.on_progress(snapshot(totals));
+                co_await pause(check);
+                job.queue.notify_all();
+                auto now = clock::now();
+                if (options.on_progress && now - last_report >= options.progress_interval) {
+                    options.on_progress(snapshot(totals));
+                    last_report = now;
+                }
                 bool any_eligible = std::any_of(pool.nodes.begin(), pool.nodes.end(),
                                                 [&](auto& n) { return pool.eligible(*n, params.model); });
-                bool stalled = clock::now() - job.last_success > options.give_up_after;
+                bool stalled = now - job.last_success > options.give_up_after;
                 if (stalled && (job.failures_since_success > 0 || !any_eligible))
                     fail(job, failure{errc::all_nodes_failed, "every node failed"});
-                if (!any_eligible && pool.nodes.empty()) fail(job, failure{errc::no_nodes, "the pool has no nodes"});
             }
         } catch (const std::system_error&) {
         }

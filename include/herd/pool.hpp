@@ -29,6 +29,9 @@
 //
 // Threading: one executor (one io_context thread); not thread-safe. Other
 // threads hand work in with asio::post / co_spawn.
+// Lifetime: idle keep-alive connections keep a read pending, so
+// io_context::run() does not return while the pool lives; stop the
+// io_context (or destroy the pool) when the work is done.
 
 #include <herd/batch.hpp>
 #include <herd/matrix.hpp>

@@ -1,0 +1,181 @@
+#include "cli/corpus_io.hpp"
+
+#include <herd/sim/embedding_rule.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace herd::cli {
+namespace fs = std::filesystem;
+
+void done_index::add(std::string_view id_json) { hashes_.push_back(sim::fnv1a64(id_json)); }
+void done_index::seal() { std::sort(hashes_.begin(), hashes_.end()); }
+bool done_index::contains(std::string_view id_json) const {
+    return std::binary_search(hashes_.begin(), hashes_.end(), sim::fnv1a64(id_json));
+}
+
+namespace {
+
+// Lines of a text file; `complete_bytes` ends after the last '\n'.
+template <typename F>
+void for_each_complete_line(const std::string& path, std::uintmax_t& complete_bytes, F&& f) {
+    std::ifstream in(path, std::ios::binary);
+    std::string line;
+    complete_bytes = 0;
+    while (std::getline(in, line)) {
+        if (in.eof()) break; // no '\n' after it: torn
+        complete_bytes += line.size() + 1;
+        f(line);
+    }
+}
+
+// The id of a line this tool wrote: {"id":<id>,"embedding":[...]}. An
+// unescaped `,"embedding":[` cannot occur inside a JSON string, so the
+// first one ends the id.
+std::string_view id_of_record(std::string_view line) {
+    constexpr std::string_view head = "{\"id\":", tail = ",\"embedding\":[";
+    if (line.rfind(head, 0) != 0 || line.size() < 2 || line.substr(line.size() - 2) != "]}") return {};
+    auto end = line.find(tail);
+    if (end == std::string_view::npos) return {};
+    return line.substr(head.size(), end - head.size());
+}
+
+} // namespace
+
+done_index resume_output(const std::string& path, output_format format) {
+    done_index done;
+    if (!fs::exists(path)) return done;
+    std::uintmax_t good = 0;
+    if (format == output_format::jsonl) {
+        std::size_t line_no = 0;
+        for_each_complete_line(path, good, [&](const std::string& line) {
+            ++line_no;
+            auto id = id_of_record(line);
+            if (id.empty()) throw std::runtime_error(fmt::format("{}:{}: not a record written by herd", path, line_no));
+            done.add(id);
+        });
+        fs::resize_file(path, good);
+    } else {
+        auto meta_path = path + ".json";
+        std::uintmax_t ids_good = 0;
+        std::vector<std::string> ids;
+        for_each_complete_line(path + ".ids", ids_good, [&](const std::string& line) { ids.push_back(line); });
+        std::size_t rows = 0;
+        if (fs::exists(meta_path)) {
+            std::ifstream m(meta_path);
+            auto meta = nlohmann::json::parse(m, nullptr, false);
+            if (!meta.is_object() || !meta.contains("dim")) throw std::runtime_error(meta_path + ": unreadable");
+            auto row_bytes = meta["dim"].get<std::size_t>() * sizeof(float);
+            rows = static_cast<std::size_t>(fs::file_size(path) / row_bytes);
+            rows = std::min(rows, ids.size());
+            fs::resize_file(path, rows * row_bytes);
+        } else {
+            fs::resize_file(path, 0);
+        }
+        // Keep exactly the ids of complete rows.
+        ids.resize(rows);
+        std::ofstream rewrite(path + ".ids", std::ios::trunc);
+        for (auto& id : ids) {
+            rewrite << id << '\n';
+            done.add(id);
+        }
+    }
+    done.seal();
+    return done;
+}
+
+corpus_reader::corpus_reader(std::istream& in, input_format format, std::string id_field, std::string text_field,
+                             const done_index& skip)
+    : in_(in), format_(format), id_field_(std::move(id_field)), text_field_(std::move(text_field)), skip_(skip) {}
+
+bool corpus_reader::parse(const std::string& line, std::string& id, std::string& text) {
+    if (format_ == input_format::automatic) format_ = line.front() == '{' ? input_format::jsonl : input_format::lines;
+    if (format_ == input_format::lines) {
+        id = std::to_string(line_ - 1);
+        text = line;
+        return true;
+    }
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    auto fail = [&](std::string why) {
+        errors_.push_back({line_, std::move(why)});
+        return false;
+    };
+    if (j.is_discarded()) return fail("not valid JSON");
+    if (!j.is_object()) return fail("not a JSON object");
+    auto t = j.find(text_field_);
+    if (t == j.end()) return fail("no \"" + text_field_ + "\" field");
+    if (!t->is_string()) return fail("\"" + text_field_ + "\" is not a string");
+    auto i = j.find(id_field_);
+    if (i == j.end()) id = std::to_string(line_ - 1);
+    else if (i->is_string() || i->is_number_integer() || i->is_number_unsigned()) id = i->dump();
+    else return fail("\"" + id_field_ + "\" is not a string or an integer");
+    text = t->get<std::string>();
+    return true;
+}
+
+std::size_t corpus_reader::read(std::vector<std::string>& texts, std::size_t max) {
+    ids_.clear();
+    std::string line, id, text;
+    while (ids_.size() < max && std::getline(in_, line)) {
+        ++line_;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) continue;
+        if (!parse(line, id, text)) continue;
+        if (skip_.contains(id)) {
+            ++skipped_;
+            continue;
+        }
+        ids_.push_back(std::move(id));
+        texts.push_back(std::move(text));
+    }
+    return ids_.size();
+}
+
+embedding_writer::embedding_writer(const std::string& path, output_format format, const corpus_reader& ids,
+                                   std::string model)
+    : path_(path), format_(format), ids_(ids), model_(std::move(model)) {
+    auto mode = std::ios::binary | std::ios::app;
+    data_.open(path, mode);
+    if (format == output_format::f32) id_file_.open(path + ".ids", mode);
+    if (!data_ || (format == output_format::f32 && !id_file_))
+        throw std::runtime_error("cannot write " + path);
+}
+
+void embedding_writer::write(std::size_t, const matrix& rows) {
+    const auto& ids = ids_.window_ids();
+    if (format_ == output_format::f32) {
+        if (!std::filesystem::exists(path_ + ".json")) {
+            std::ofstream meta(path_ + ".json");
+            meta << nlohmann::json{{"dim", rows.dim()}, {"model", model_}, {"format", "f32le"}}.dump() << '\n';
+        }
+        data_.write(reinterpret_cast<const char*>(rows.data()),
+                    static_cast<std::streamsize>(rows.rows() * rows.dim() * sizeof(float)));
+        for (std::size_t r = 0; r < rows.rows(); ++r) id_file_ << ids[r] << '\n';
+        data_.flush();
+        id_file_.flush();
+    } else {
+        for (std::size_t r = 0; r < rows.rows(); ++r) {
+            buffer_.clear();
+            fmt::format_to(std::back_inserter(buffer_), "{{\"id\":{},\"embedding\":[{}]}}\n", ids[r],
+                           fmt::join(rows.row(r), ","));
+            data_ << buffer_;
+        }
+        data_.flush();
+    }
+    if (!data_) throw std::runtime_error("write to " + path_ + " failed");
+    written_ += rows.rows();
+}
+
+std::size_t count_lines(const std::string& path) {
+    if (path == "-" || !fs::is_regular_file(path)) return 0;
+    std::ifstream in(path, std::ios::binary);
+    std::size_t n = 0;
+    char buf[1 << 16];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) n += static_cast<std::size_t>(std::count(buf, buf + in.gcount(), '\n'));
+    return n;
+}
+
+} // namespace herd::cli

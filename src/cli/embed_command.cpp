@@ -1,0 +1,102 @@
+// herd embed: a corpus file through every node, resumable.
+#include "cli/commands.hpp"
+#include "cli/corpus_io.hpp"
+#include "cli/progress_view.hpp"
+
+#include <herd/herd.hpp>
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+namespace herd::cli {
+
+void print_error(const std::exception& e) { fmt::print(stderr, "herd: error: {}\n", e.what()); }
+
+namespace {
+
+input_format parse_input_format(const std::string& s) {
+    if (s == "auto") return input_format::automatic;
+    if (s == "jsonl") return input_format::jsonl;
+    if (s == "lines") return input_format::lines;
+    throw std::invalid_argument("--input-format is auto, jsonl or lines, not '" + s + "'");
+}
+
+output_format parse_output_format(const std::string& s) {
+    if (s == "jsonl") return output_format::jsonl;
+    if (s == "f32") return output_format::f32;
+    throw std::invalid_argument("--format is jsonl or f32, not '" + s + "'");
+}
+
+void report_input_errors(const corpus_reader& reader) {
+    const auto& errors = reader.errors();
+    for (std::size_t i = 0; i < errors.size() && i < 20; ++i)
+        fmt::print(stderr, "herd: input line {}: {}\n", errors[i].line, errors[i].reason);
+    if (errors.size() > 20) fmt::print(stderr, "herd: ... and {} more malformed lines\n", errors.size() - 20);
+}
+
+} // namespace
+
+int embed_command(const args& a) {
+    a.allow_only({"nodes", "model", "output", "dimensions", "format", "input-format", "id-field", "text-field",
+                  "batch", "window", "quiet", "priority"});
+    if (a.positional().size() != 1) throw std::invalid_argument("herd embed takes one INPUT file (or - for stdin)");
+    const std::string input = a.positional()[0];
+    auto config = pool_config::from_env();
+    if (auto nodes = a.get("nodes")) config.nodes = pool_config::parse_node_list(*nodes);
+    if (auto model = a.get("model")) config.model = *model;
+    auto out_format = parse_output_format(a.get_or("format", "jsonl"));
+    auto output = a.get_or("output", "");
+    if (output.empty() && out_format == output_format::f32) throw std::invalid_argument("--format f32 needs --output");
+
+    done_index done;
+    if (!output.empty()) done = resume_output(output, out_format);
+    std::ifstream file;
+    if (input != "-") {
+        file.open(input, std::ios::binary);
+        if (!file) throw std::invalid_argument("cannot read " + input);
+    }
+    std::istream& in = input == "-" ? std::cin : file;
+    corpus_reader reader(in, parse_input_format(a.get_or("input-format", "auto")), a.get_or("id-field", "id"),
+                         a.get_or("text-field", "text"), done);
+    embedding_writer writer(output.empty() ? "/dev/stdout" : output, out_format, reader, config.model);
+
+    asio::io_context io;
+    pool p(io.get_executor(), config);
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < p.size(); ++i) names.push_back(p.at(i).url().authority());
+    std::size_t total = count_lines(input);
+    progress_view view(stderr, total > done.size() ? total - done.size() : 0, names);
+    auto show = [&](const progress& pr) {
+        if (!a.flag("quiet")) view.update(pr);
+    };
+    batch_options options{.model = config.model,
+                          .priority = static_cast<int>(a.number_or("priority", 5)),
+                          .dimensions = static_cast<unsigned>(a.number_or("dimensions", 0)),
+                          .max_batch = a.number_or("batch", 64),
+                          .window = a.number_or("window", 4096),
+                          .on_progress = show};
+    batch_report report;
+    std::exception_ptr failed;
+    asio::co_spawn(io, p.embed_stream(reader, writer, options), [&](std::exception_ptr e, batch_report r) {
+        failed = e;
+        report = std::move(r);
+        io.stop(); // the pool may still probe an ejected node
+    });
+    io.run();
+    view.finish();
+    if (failed) std::rethrow_exception(failed);
+    report_input_errors(reader);
+    if (report.fail) {
+        fmt::print(stderr, "herd: error: {}\n", report.fail.describe());
+        for (const auto& c : report.fail.causes) fmt::print(stderr, "  {}: {}\n", c.node, c.message);
+        fmt::print(stderr, "herd: {} written; run the same command again to resume\n", writer.written());
+        return 1;
+    }
+    fmt::print(stderr, "herd: embedded {} texts in {:.2f} s ({:.0f}/s){}\n", report.inputs, report.seconds,
+               report.seconds > 0 ? static_cast<double>(report.inputs) / report.seconds : 0.0,
+               reader.skipped() ? fmt::format(", skipped {} already in {}", reader.skipped(), output) : "");
+    return reader.errors().empty() ? 0 : 2;
+}
+
+} // namespace herd::cli

@@ -1,0 +1,45 @@
+// herd: the command-line tool.
+#include "cli/commands.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace {
+
+constexpr const char* usage = R"(usage: herd COMMAND [options]
+
+commands:
+  embed [--nodes URLS] [--model M] [--output FILE] [--dimensions K]
+        [--format jsonl|f32] [--input-format auto|jsonl|lines]
+        [--id-field id] [--text-field text] [--batch N] [--quiet] INPUT
+      Embeds every text of INPUT (JSONL {"id","text"} or plain lines; - for
+      stdin) over all nodes. Resumes an interrupted run: ids already in
+      FILE are skipped. Nodes from --nodes, HERD_NODES or OLLAMA_HOST.
+  demo [--texts N] [--corpus FILE] [--time-scale X]
+      Starts a simulated mixed cluster on loopback, embeds the sample
+      corpus and prints the report.
+)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+        fmt::print(argc < 2 ? stderr : stdout, "{}", usage);
+        return argc < 2 ? 2 : 0;
+    }
+    std::string command = argv[1];
+    try {
+        herd::cli::args a(argc, argv, 2, {"quiet"});
+        if (command == "embed") return herd::cli::embed_command(a);
+        if (command == "demo") return herd::cli::demo_command(a);
+        fmt::print(stderr, "herd: unknown command '{}'\n{}", command, usage);
+        return 2;
+    } catch (const std::invalid_argument& e) {
+        fmt::print(stderr, "herd: {}\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        herd::cli::print_error(e);
+        return 1;
+    }
+}

@@ -1,0 +1,63 @@
+#pragma once
+// /api/chat and /api/generate: request validation, a deterministic token
+// stream (seeded like the vectors: FNV-1a over model + "\0" + last prompt),
+// and the NDJSON objects Ollama streams.
+
+#include "sim/embed.hpp" // api_error
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace herd::sim {
+
+struct chat_request {
+    bool generate = false;        ///< /api/generate ("response") rather than /api/chat ("message")
+    std::string model;
+    std::string prompt;           ///< last message's content, or the prompt: seeds the tokens
+    std::size_t prompt_bytes = 0; ///< all prompt text, for cost and prompt_eval_count
+    bool load_only = false;       ///< no messages / no prompt: load the model and answer at once
+    bool stream = true;
+    std::optional<std::uint64_t> num_predict; ///< exact token count (done_reason "length")
+    std::optional<std::chrono::nanoseconds> keep_alive;
+
+    /// Tokens to produce: num_predict, else 8 (done_reason "stop").
+    std::uint64_t token_count() const noexcept { return num_predict.value_or(8); }
+    std::string_view done_reason() const noexcept { return num_predict ? "length" : "stop"; }
+};
+
+std::variant<chat_request, api_error> parse_chat(std::string_view body, bool generate);
+
+/// The same words for the same model and prompt, every time.
+class token_source {
+public:
+    token_source(std::string_view model, std::string_view prompt) noexcept;
+    /// The next token: a word, with a leading space after the first.
+    std::string_view next();
+
+private:
+    std::uint64_t state_;
+    std::uint64_t produced_ = 0;
+    std::string token_;
+};
+
+struct chat_timing {
+    std::chrono::nanoseconds total{0}, load{0}, prompt_eval{0}, eval{0};
+    std::uint64_t prompt_eval_count = 0, eval_count = 0;
+};
+
+/// One streamed object (`done:false`) carrying `content`, with its newline.
+void append_chat_part(std::string& out, const chat_request& r, std::string_view content);
+/// The closing object: done, done_reason and timings; `content` is the
+/// whole text for stream:false, empty when streaming. Newline-terminated.
+void append_chat_final(std::string& out, const chat_request& r, std::string_view content,
+                       std::string_view done_reason, const chat_timing& t);
+/// The answer to a load-only (or unload) request, newline-terminated.
+void append_chat_load(std::string& out, const chat_request& r, std::string_view done_reason);
+/// `{"error":"..."}` and a newline: an error after the stream began.
+void append_stream_error(std::string& out, std::string_view message);
+
+} // namespace herd::sim

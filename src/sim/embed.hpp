@@ -1,0 +1,64 @@
+#pragma once
+// /api/embed and the legacy /api/embeddings: request validation with
+// Ollama's texts, and the response body, whose vectors come from the
+// deterministic rule (herd/sim/embedding_rule.hpp) through a cache of their
+// rendered JSON so a zero-latency node answers in microseconds.
+
+#include "sim/json_util.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace herd::sim {
+
+struct embed_request {
+    std::string model;
+    std::vector<std::string> inputs;
+    bool truncate = true;
+    std::size_t dimensions = 0; ///< 0: the model's full dimension
+    std::optional<std::chrono::nanoseconds> keep_alive;
+    bool legacy = false;        ///< /api/embeddings {model, prompt}
+};
+
+/// Reads an embed request body (`legacy`: /api/embeddings).
+std::variant<embed_request, api_error> parse_embed(std::string_view body, bool legacy);
+
+/// Rough token count Ollama would report for `text` (4 bytes a token).
+std::size_t estimate_tokens(std::string_view text) noexcept;
+
+/// Rendered JSON arrays of rule vectors, keyed by (model, dims, text).
+/// Bounded by bytes; cleared when full (a corpus rarely repeats, a benchmark
+/// always does). One thread only.
+class vector_cache {
+public:
+    explicit vector_cache(std::size_t max_bytes = 32 * 1024 * 1024) : max_bytes_(max_bytes) {}
+
+    /// Appends "[v1,v2,...]" for `text` to `out`.
+    void append(std::string& out, std::string_view model, std::string_view text, std::size_t full_dim,
+                std::size_t dimensions);
+
+    std::size_t size() const noexcept { return map_.size(); }
+
+private:
+    std::unordered_map<std::string, std::string> map_;
+    std::string key_; // reused for lookups so a hit allocates nothing
+    std::size_t bytes_ = 0, max_bytes_;
+};
+
+struct embed_timing {
+    std::chrono::nanoseconds total{0}, load{0};
+    std::size_t prompt_eval_count = 0;
+};
+
+/// The response body. `wrong_count` adds (repeating the last text's vector)
+/// or drops vectors, to play a buggy node.
+void render_embed(std::string& out, const embed_request& r, std::size_t full_dim, vector_cache& cache,
+                  int wrong_count, const embed_timing& t);
+
+} // namespace herd::sim
