@@ -5,7 +5,15 @@
 namespace herd {
 
 node::node(executor ex, http::url url, node_options options)
-    : name_(url.str()), http_(ex, url, options.http), limiter_(ex, options.limiter), health_(options.health) {}
+    : name_(url.str()), http_(ex, url, options.http), limiter_(ex, options.limiter),
+      chat_limiter_(ex, options.chat_limiter), health_(options.health) {}
+
+namespace {
+std::string base_name(std::string name) {
+    if (name.size() > 7 && name.compare(name.size() - 7, 7, ":latest") == 0) name.resize(name.size() - 7);
+    return name;
+}
+} // namespace
 
 namespace {
 
@@ -81,14 +89,14 @@ void node::record_success(duration latency, std::size_t inputs, time_point start
     health_.on_success();
 }
 
-void node::record_failure(const failure& f, time_point started, time_point now) {
+void node::record_failure(const failure& f, time_point started, time_point now, bool completion) {
     ++counters_.requests;
     ++counters_.failures;
     counters_.last_error = f.describe();
     success_rate_.add(0.0);
     // 400/404 are the input's or the model's fault, not the node's.
     if (!is_retryable(f.code)) return;
-    limiter_.on_drop(started, now);
+    (completion ? chat_limiter_ : limiter_).on_drop(started, now);
     health_.on_failure(now);
 }
 
@@ -97,10 +105,37 @@ double node::cost(time_point now) const noexcept {
 }
 
 model_state node::model(const std::string& name) const {
-    auto it = models_.find(name);
-    return it == models_.end() ? model_state::unknown : it->second;
+    auto it = models_.find(base_name(name));
+    if (it != models_.end()) return it->second;
+    return catalogue_known_ ? model_state::absent : model_state::unknown;
 }
 
-void node::set_model(const std::string& name, model_state state) { models_[name] = state; }
+void node::set_model(const std::string& name, model_state state) { models_[base_name(name)] = state; }
+
+void node::set_models(const std::vector<std::string>& installed, const std::vector<std::string>& loaded,
+                      const std::vector<std::string>& on_gpu) {
+    models_.clear();
+    catalogue_known_ = true;
+    for (const auto& m : installed) models_[base_name(m)] = model_state::installed;
+    for (const auto& m : loaded) models_[base_name(m)] = model_state::loaded;
+    for (const auto& m : on_gpu) models_[base_name(m)] = model_state::loaded_gpu;
+}
+
+void node::saw_loaded(const std::string& name) {
+    auto& s = models_[base_name(name)];
+    if (s < model_state::loaded) s = model_state::loaded;
+}
+
+void node::record_first_token(duration ttft, time_point started, time_point now) {
+    ttft_peak_.add(seconds(ttft), now);
+    success_rate_.add(1.0);
+    ++counters_.requests;
+    chat_limiter_.on_success(ttft, 1, started, now);
+    health_.on_success();
+}
+
+double node::chat_cost(time_point now) const noexcept {
+    return ttft_peak_.value(now) * static_cast<double>(chat_limiter_.in_use() + chat_limiter_.waiting() + 1);
+}
 
 } // namespace herd

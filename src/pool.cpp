@@ -12,6 +12,7 @@ pool::impl::impl(executor e, pool_config c)
     options.http.connection.pipeline_depth = config.pipeline_depth;
     options.http.connection.connect_timeout = config.connect_timeout;
     options.limiter = config.limiter;
+    options.chat_limiter = config.chat_limiter;
     options.health = config.health;
     for (const auto& text : config.nodes) {
         auto u = http::url::parse(text);
@@ -194,6 +195,7 @@ pool::pool(executor ex, pool_config config) : impl_(std::make_shared<impl>(std::
 pool::~pool() {
     impl_->closing = true;
     impl_->probe_timer.cancel();
+    impl_->refresh_timer.cancel();
 }
 
 awaitable<embed_outcome> pool::embed_request(std::span<const std::string_view> texts, embed_options options) {

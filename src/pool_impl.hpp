@@ -81,6 +81,17 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     awaitable<void> run_coalesced(std::shared_ptr<impl> self, coalescer& c,
                                   std::vector<std::shared_ptr<coalesce_waiter>> batch);
 
+    // Completions (chat.cpp).
+    node* route_completion(const completion_request& req, std::span<node* const> tried);
+    awaitable<completion_stream> open_stream(const completion_request& req);
+    awaitable<chat_response> whole(const completion_request& req);
+    awaitable<void> refresh_node(node& n);
+    awaitable<void> refresh_all();
+    void ensure_refreshing();
+    awaitable<void> refresh_loop(std::shared_ptr<impl> self);
+    ::asio::steady_timer refresh_timer{ex};
+    bool refreshing = false;
+
     void ensure_probing();
     awaitable<void> probe_loop(std::shared_ptr<impl> self);
     awaitable<void> probe(std::shared_ptr<impl> self, node& n);

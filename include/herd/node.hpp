@@ -26,6 +26,7 @@ namespace herd {
 struct node_options {
     http::client_options http{};
     limiter_options limiter{};
+    limiter_options chat_limiter{.initial_limit = 2, .max_limit = 32, .queueing_factor = 3};
     health_options health{};
 };
 
@@ -59,6 +60,10 @@ public:
     const http::url& url() const noexcept { return http_.target(); }
     http::client& http() noexcept { return http_; }
     herd::limiter& limiter() noexcept { return limiter_; }
+    /// Chat/generate slots (OLLAMA_NUM_PARALLEL), learnt apart from the
+    /// embedding slots: a node runs one embedding request per model but
+    /// several generations.
+    herd::limiter& chat_limiter() noexcept { return chat_limiter_; }
     herd::health& health() noexcept { return health_; }
     const node_counters& counters() const noexcept { return counters_; }
 
@@ -70,7 +75,18 @@ public:
 
     /// Records an attempt's result (used by embed() and by chat requests).
     void record_success(duration latency, std::size_t inputs, time_point started, time_point now);
-    void record_failure(const failure& f, time_point started, time_point now);
+    /// A completion whose first part came after `ttft`.
+    void record_first_token(duration ttft, time_point started, time_point now);
+    /// A completion that delivered `parts` parts in `total`.
+    void record_completion(duration total, std::size_t parts) {
+        seconds_per_part_.add(seconds(total) / static_cast<double>(std::max<std::size_t>(parts, 1)));
+    }
+    /// Recent generation speed (seconds per streamed part, EWMA; 0 unknown).
+    double seconds_per_part() const noexcept { return seconds_per_part_.value(); }
+    /// Routing cost of a completion: time to first token x (streams + 1).
+    double chat_cost(time_point now) const noexcept;
+    /// `completion`: the failure was a chat/generate's (feeds chat_limiter).
+    void record_failure(const failure& f, time_point started, time_point now, bool completion = false);
     void record_cancelled() noexcept { ++counters_.cancelled; }
 
     /// Routing cost: expected latency x (requests in flight + 1). A node
@@ -78,6 +94,8 @@ public:
     double cost(time_point now) const noexcept;
     std::size_t in_flight() const noexcept { return limiter_.in_use() + limiter_.waiting(); }
 
+    /// Seconds of latency (EWMA) of recent completions' first part.
+    double ttft() const noexcept { return ttft_peak_.value(); }
     /// Latency quantile over recent successful requests, in seconds.
     double latency_quantile(double q) { return latencies_.quantile(q); }
     double latency_ewma() const noexcept { return latency_ewma_.value(); }
@@ -86,6 +104,13 @@ public:
 
     model_state model(const std::string& name) const;
     void set_model(const std::string& name, model_state state);
+    /// What /api/tags and /api/ps said: installed names, loaded names and
+    /// which of those are fully in GPU memory. Models not listed become
+    /// absent. Names are compared without a ":latest" suffix.
+    void set_models(const std::vector<std::string>& installed, const std::vector<std::string>& loaded,
+                    const std::vector<std::string>& on_gpu);
+    /// A successful answer proves the model is loaded now.
+    void saw_loaded(const std::string& name);
     /// A success proves the model is on the node (at least loaded now).
     bool has_served(const std::string& model) const { return served_.count(model) != 0; }
 
@@ -93,14 +118,18 @@ private:
     std::string name_;
     http::client http_;
     herd::limiter limiter_;
+    herd::limiter chat_limiter_;
     herd::health health_;
     node_counters counters_;
     peak_ewma latency_peak_{std::chrono::seconds(2)};
+    peak_ewma ttft_peak_{std::chrono::seconds(10)};
+    ewma seconds_per_part_{0.2};
     ewma latency_ewma_{0.1};
     ewma success_rate_{0.05};
     quantile_window latencies_{512, 16};
     rate_meter input_rate_;
     std::map<std::string, model_state, std::less<>> models_;
+    bool catalogue_known_ = false; // /api/tags answered: unlisted means absent
     std::map<std::string, bool, std::less<>> served_;
 };
 

@@ -34,6 +34,7 @@
 // io_context (or destroy the pool) when the work is done.
 
 #include <herd/batch.hpp>
+#include <herd/completion_stream.hpp>
 #include <herd/matrix.hpp>
 #include <herd/metrics.hpp>
 #include <herd/node.hpp>
@@ -91,6 +92,31 @@ public:
     /// vectors written to `sink` in input order; memory stays bounded by
     /// the window. Never throws for node failures: the report carries them.
     awaitable<batch_report> embed_stream(batch_source& source, batch_sink& sink, batch_options options = {});
+
+    /// A whole chat/generate answer. Routed by `request.mode()` to a node
+    /// that has the model (loaded on GPU, then loaded, then installed; never
+    /// one known to lack it). A node failing before the first part is
+    /// replaced by another; a failure after it throws herd::error with the
+    /// text received so far in the message.
+    awaitable<chat_response> chat(chat_request request);
+    awaitable<chat_response> generate(generate_request request);
+
+    /// The same, streamed (see completion_stream.hpp). Returns once the
+    /// first part arrived. Throws herd::error when no node could start it.
+    awaitable<completion_stream> chat_stream(chat_request request);
+    awaitable<completion_stream> generate_stream(generate_request request);
+
+    /// Loads `model` ahead of use on the nodes named in `nodes` (URLs as
+    /// configured; empty: every node not known to lack it) and keeps it
+    /// loaded for `keep_alive` (empty: the node's default). Returns the
+    /// nodes that failed, with their causes (empty: all warmed).
+    awaitable<std::vector<node_cause>> prewarm(std::string_view model, std::span<const std::string> nodes = {},
+                                               std::string_view keep_alive = {});
+
+    /// Asks every node now what it has installed (/api/tags) and loaded
+    /// (/api/ps). The pool also does this in the background every
+    /// pool_config::model_refresh_interval once completions are used.
+    awaitable<void> refresh_models();
 
     /// One request for exactly these texts with full resilience (routing,
     /// hedging, retries, failover); the building block of the batch engine.

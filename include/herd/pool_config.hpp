@@ -27,10 +27,16 @@ struct pool_config {
     /// A whole call, retries and hedges included.
     duration call_timeout = std::chrono::seconds(300);
 
-    limiter_options limiter{};
+    limiter_options limiter{};       ///< per node, embedding requests
+    limiter_options chat_limiter{.initial_limit = 2, .max_limit = 32, .queueing_factor = 3}; ///< per node, completions
     health_options health{};
     retry_options retry{};
     hedge_options hedge{};
+
+    /// Longest silence between two parts of a streamed answer.
+    duration stream_idle_timeout = std::chrono::seconds(60);
+    /// How often /api/tags and /api/ps are asked again (0: only on demand).
+    duration model_refresh_interval = std::chrono::seconds(30);
 
     /// Texts per /api/embed request when splitting a list.
     std::size_t max_batch = 64;

@@ -1,3 +1,4 @@
+#include <herd/http/connect.hpp>
 #include <herd/http/connection.hpp>
 
 #include <deque>
@@ -47,7 +48,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     std::size_t generation = 0;  // one per session; stale coroutines check it
     std::size_t connect_count = 0;
     std::size_t responses_this_session = 0;
-    std::optional<::asio::ip::tcp::resolver::results_type> resolved;
+    std::optional<resolved_endpoints> resolved;
 
     static void complete(const op_ptr& o, std::error_code ec, message m = {}) {
         if (o->done) return;
@@ -69,21 +70,11 @@ struct connection::impl : std::enable_shared_from_this<impl> {
 
     awaitable<std::error_code> connect() {
         if (!resolved) {
-            ::asio::ip::tcp::resolver resolver(ex);
-            auto [ec, results] =
-                co_await resolver.async_resolve(target.host, std::to_string(target.port), compat::use_nothrow);
-            if (ec) co_return ec;
+            auto [ec, results] = co_await resolve(target);
+            if (ec) co_return errc::connect_failed;
             resolved = std::move(results);
         }
-        // The timer closes the attempt; it holds the impl alive until then.
-        ::asio::steady_timer timer(ex, options.connect_timeout);
-        timer.async_wait([self = shared_from_this()](std::error_code e) {
-            if (!e) self->socket.close();
-        });
-        auto [ec, ep] = co_await ::asio::async_connect(socket, *resolved, compat::use_nothrow);
-        timer.cancel();
-        if (!ec) socket.set_option(::asio::ip::tcp::no_delay(true), ec);
-        co_return ec;
+        co_return co_await connect_within(socket, *resolved, options.connect_timeout);
     }
 
     awaitable<void> session(std::shared_ptr<impl> self) {

@@ -1,0 +1,319 @@
+// Chat and generate: model-aware routing, streams with failover before the
+// first part, pre-warming and the model catalogue refresh.
+#include "pool_impl.hpp"
+
+#include <herd/async/task_group.hpp>
+#include <herd/http/stream.hpp>
+#include <herd/ollama/ndjson.hpp>
+
+#include <fmt/format.h>
+
+#include <deque>
+#include <limits>
+
+namespace herd {
+
+struct completion_stream::state {
+    std::unique_ptr<http::body_stream> body;
+    ollama::ndjson_splitter lines;
+    std::deque<chat_part> ready;
+    semaphore::permit permit;
+    herd::node* source = nullptr; // qualified: completion_stream::node() hides the type
+    time_point started{};
+    duration idle_timeout{};
+    std::string received;
+    std::size_t handed_out = 0;
+    bool done = false;
+    failure broken; // a bad or error line: raised once the parts before it are out
+
+    // Parses complete lines into parts, up to the first bad one.
+    void drain_lines() {
+        chat_part part;
+        std::string error_text;
+        while (!broken) {
+            auto line = lines.next();
+            if (!line) break;
+            if (!ollama::parse_part(*line, part, error_text))
+                broken = failure{errc::protocol_error, "not a JSON object in the stream: " + line->substr(0, 200)};
+            else if (!error_text.empty())
+                broken = failure{errc::stream_error, error_text};
+            else
+                ready.push_back(std::move(part));
+        }
+    }
+
+    // Reads until a part is ready or the stream ends.
+    awaitable<failure> pump() {
+        while (ready.empty() && !broken) { // read() hands out buffered bytes before it ends
+            std::error_code ec;
+            auto piece = co_await body->read(clock::now() + idle_timeout, ec);
+            if (ec) co_return failure{ec, ec == errc::timeout ? "no part within the idle timeout" : ec.message()};
+            if (!piece) break;
+            if (!lines.feed(*piece)) co_return failure{errc::body_too_large, "a stream line exceeds the limit"};
+            drain_lines();
+        }
+        if (ready.empty() && !broken && body->finished() && !lines.rest().empty()) {
+            lines.feed("\n"); // last line without its newline
+            drain_lines();
+        }
+        co_return ready.empty() ? broken : failure{};
+    }
+
+    void finish() {
+        done = true;
+        permit.release();
+        body->close();
+    }
+};
+
+completion_stream::completion_stream(std::unique_ptr<state> s) : s_(std::move(s)) {}
+completion_stream::completion_stream(completion_stream&&) noexcept = default;
+completion_stream& completion_stream::operator=(completion_stream&&) noexcept = default;
+completion_stream::~completion_stream() { cancel(); }
+
+void completion_stream::cancel() {
+    if (s_ && !s_->done) {
+        s_->source->record_cancelled();
+        s_->finish();
+    }
+}
+
+const std::string& completion_stream::node() const { return s_->source->name(); }
+std::size_t completion_stream::parts() const noexcept { return s_->handed_out; }
+const std::string& completion_stream::received() const { return s_->received; }
+
+awaitable<std::optional<chat_part>> completion_stream::next() {
+    auto& s = *s_;
+    if (s.done && s.ready.empty()) co_return std::nullopt;
+    if (s.ready.empty()) {
+        auto started = clock::now();
+        auto f = co_await s.pump();
+        if (f.code == ::asio::error::operation_aborted) {
+            cancel();
+            f.raise();
+        }
+        if (!f && s.ready.empty()) f = failure{errc::connection_lost, "the stream ended without a final part"};
+        if (f) {
+            s.source->record_failure(f, started, clock::now(), true);
+            s.finish();
+            f.message = fmt::format("{} failed after {} parts ({} characters received): {}", s.source->name(),
+                                    s.handed_out, s.received.size(), f.describe());
+            f.raise();
+        }
+    }
+    chat_part part = std::move(s.ready.front());
+    s.ready.pop_front();
+    ++s.handed_out;
+    s.received += part.content;
+    if (part.done) {
+        s.source->record_completion(clock::now() - s.started, s.handed_out);
+        s.finish();
+    }
+    co_return part;
+}
+
+namespace {
+
+int rank(node& n, const std::string& model) { return static_cast<int>(n.model(model)); }
+
+} // namespace
+
+node* pool::impl::route_completion(const completion_request& req, std::span<node* const> tried) {
+    const auto& model = req.model();
+    auto now = clock::now();
+    node* best = nullptr;
+    auto better = [&](node* a, node* b) { // true when a beats b
+        switch (req.mode()) {
+        case routing_mode::fast:
+            if (rank(*a, model) != rank(*b, model)) return rank(*a, model) > rank(*b, model);
+            return a->chat_cost(now) < b->chat_cost(now);
+        case routing_mode::reliable:
+            if (a->success_rate() != b->success_rate()) return a->success_rate() > b->success_rate();
+            if (rank(*a, model) != rank(*b, model)) return rank(*a, model) > rank(*b, model);
+            return a->chat_cost(now) < b->chat_cost(now);
+        case routing_mode::background: {
+            auto busy = [](node* n) { return n->chat_limiter().in_use() + n->chat_limiter().waiting(); };
+            if (busy(a) != busy(b)) return busy(a) < busy(b);
+            // The slower node, so fast ones stay free; a node not measured
+            // yet counts as slowest (background work explores it).
+            auto slowness = [](node* n) {
+                return n->seconds_per_part() > 0 ? n->seconds_per_part() : std::numeric_limits<double>::infinity();
+            };
+            return slowness(a) > slowness(b);
+        }
+        }
+        return false;
+    };
+    for (auto& n : nodes) {
+        if (!eligible(*n, model)) continue;
+        if (std::find(tried.begin(), tried.end(), n.get()) != tried.end()) continue;
+        if (!best || better(n.get(), best)) best = n.get();
+    }
+    return best;
+}
+
+awaitable<completion_stream> pool::impl::open_stream(const completion_request& req) {
+    ensure_refreshing();
+    auto body = req.body();
+    body["stream"] = true;
+    const std::string payload = body.dump();
+    const char* path = req.is_chat() ? "/api/chat" : "/api/generate";
+    int priority = req.mode() == routing_mode::background ? semaphore::min_priority : req.priority();
+    std::size_t attempts = req.mode() == routing_mode::reliable ? config.retry.max_attempts * 2 : config.retry.max_attempts;
+
+    std::vector<node*> tried;
+    std::vector<node_cause> causes;
+    for (std::size_t attempt = 0; attempt < attempts; ++attempt) {
+        node* n = route_completion(req, tried);
+        if (!n) break;
+        tried.push_back(n);
+        auto s = std::make_unique<completion_stream::state>();
+        s->source = n;
+        s->idle_timeout = config.stream_idle_timeout;
+        s->permit = co_await n->chat_limiter().acquire(priority);
+        auto started = clock::now();
+        s->started = started;
+        auto first_deadline = started + (n->model(req.model()) >= model_state::loaded ? config.request_timeout
+                                                                                       : config.first_load_timeout);
+        http::connection_options options{.connect_timeout = config.connect_timeout};
+        s->body = std::make_unique<http::body_stream>(ex, n->url(), options);
+        failure f;
+        auto ec = co_await s->body->start(n->http().format("POST", path, payload), first_deadline);
+        if (ec) {
+            f = failure{ec, fmt::format("{}: {}", n->name(), ec.message())};
+        } else if (s->body->status() != 200) {
+            http::message answer = s->body->head();
+            std::error_code rec;
+            while (auto piece = co_await s->body->read(first_deadline, rec)) answer.body += *piece;
+            f = ollama::check_status(answer);
+            if (f.code == errc::model_not_found) n->set_model(req.model(), model_state::absent);
+        } else {
+            s->idle_timeout = first_deadline - clock::now(); // the first part may wait for a model load
+            f = co_await s->pump();
+            s->idle_timeout = config.stream_idle_timeout;
+            if (!f && s->ready.empty()) f = failure{errc::connection_lost, "no part before the stream ended"};
+        }
+        if (f.code == ::asio::error::operation_aborted) f.raise();
+        if (!f) {
+            n->record_first_token(clock::now() - started, started, clock::now());
+            n->saw_loaded(req.model());
+            co_return completion_stream(std::move(s));
+        }
+        n->record_failure(f, started, clock::now(), true);
+        if (n->health().ejected()) ensure_probing();
+        causes.push_back({n->name(), f.code, f.describe()});
+        // Before the first part nothing was delivered: another node may
+        // answer, unless the request itself is wrong.
+        if (f.code == errc::bad_request) f.raise();
+    }
+    auto all = everyone_failed(std::move(causes));
+    if (tried.empty()) all = failure{errc::no_nodes, "no node has model '" + req.model() + "'"};
+    all.raise();
+}
+
+awaitable<chat_response> pool::impl::whole(const completion_request& req) {
+    auto stream = co_await open_stream(req);
+    chat_response response;
+    response.node = stream.node();
+    while (auto part = co_await stream.next()) ollama::accumulate(response, *part);
+    co_return response;
+}
+
+awaitable<void> pool::impl::refresh_node(node& n) {
+    auto deadline = clock::now() + config.connect_timeout + std::chrono::seconds(2);
+    auto [tec, tags] = co_await n.http().request(n.http().format("GET", "/api/tags"), deadline);
+    auto [pec, ps] = co_await n.http().request(n.http().format("GET", "/api/ps"), deadline);
+    if (tec || tags.status != 200) co_return; // keep what we knew
+    auto names = [](const std::string& body, bool gpu_only) {
+        std::vector<std::string> out;
+        auto j = nlohmann::json::parse(body, nullptr, false);
+        if (!j.is_object() || !j.contains("models") || !j["models"].is_array()) return out;
+        for (const auto& m : j["models"]) {
+            if (!m.is_object() || !m.contains("name")) continue;
+            auto size = m.value("size", std::uint64_t{0}), vram = m.value("size_vram", std::uint64_t{0});
+            if (!gpu_only || (size > 0 && vram == size)) out.push_back(m["name"].get<std::string>());
+        }
+        return out;
+    };
+    bool ps_ok = !pec && ps.status == 200;
+    n.set_models(names(tags.body, false), ps_ok ? names(ps.body, false) : std::vector<std::string>{},
+                 ps_ok ? names(ps.body, true) : std::vector<std::string>{});
+}
+
+awaitable<void> pool::impl::refresh_all() {
+    task_group g(ex);
+    for (auto& n : nodes) g.spawn(refresh_node(*n));
+    co_await g.join();
+}
+
+void pool::impl::ensure_refreshing() {
+    if (refreshing || closing || config.model_refresh_interval <= duration::zero()) return;
+    refreshing = true;
+    ::asio::co_spawn(ex, refresh_loop(shared_from_this()), ::asio::detached);
+}
+
+awaitable<void> pool::impl::refresh_loop(std::shared_ptr<impl>) {
+    // Requests never wait for this: they route on what is known meanwhile.
+    while (!closing) {
+        co_await refresh_all();
+        refresh_timer.expires_after(config.model_refresh_interval);
+        co_await refresh_timer.async_wait(compat::use_nothrow);
+    }
+}
+
+awaitable<chat_response> pool::chat(chat_request request) {
+    auto self = impl_;
+    co_return co_await self->whole(request);
+}
+
+awaitable<chat_response> pool::generate(generate_request request) {
+    auto self = impl_;
+    co_return co_await self->whole(request);
+}
+
+awaitable<completion_stream> pool::chat_stream(chat_request request) {
+    auto self = impl_;
+    co_return co_await self->open_stream(request);
+}
+
+awaitable<completion_stream> pool::generate_stream(generate_request request) {
+    auto self = impl_;
+    co_return co_await self->open_stream(request);
+}
+
+awaitable<void> pool::refresh_models() {
+    auto self = impl_;
+    co_await self->refresh_all();
+}
+
+awaitable<std::vector<node_cause>> pool::prewarm(std::string_view model, std::span<const std::string> targets,
+                                                 std::string_view keep_alive) {
+    auto self = impl_;
+    std::string name(model);
+    nlohmann::json body{{"model", name}, {"stream", false}};
+    if (!keep_alive.empty()) body["keep_alive"] = std::string(keep_alive);
+    const std::string payload = body.dump();
+    std::vector<node_cause> failed;
+    task_group g(self->ex);
+    for (auto& n : self->nodes) {
+        bool named = targets.empty() ? n->model(name) != model_state::absent
+                                     : std::find(targets.begin(), targets.end(), n->name()) != targets.end() ||
+                                           std::find(targets.begin(), targets.end(), n->url().authority()) != targets.end();
+        if (!named) continue;
+        g.spawn([](impl& s, node& nd, const std::string& p, const std::string& m,
+                   std::vector<node_cause>& out) -> awaitable<void> {
+            auto deadline = clock::now() + s.config.first_load_timeout;
+            auto [ec, answer] = co_await nd.http().request(nd.http().format("POST", "/api/generate", p), deadline);
+            failure f = ec ? failure{ec, ec.message()} : ollama::check_status(answer);
+            if (f) out.push_back({nd.name(), f.code, f.describe()});
+            else nd.saw_loaded(m);
+        }(*self, *n, payload, name, failed));
+    }
+    co_await g.join();
+    if (targets.empty() && std::none_of(self->nodes.begin(), self->nodes.end(),
+                                        [&](auto& n) { return n->model(name) != model_state::absent; }))
+        failed.push_back({"", errc::no_nodes, "no node has model '" + name + "'"});
+    co_return failed;
+}
+
+} // namespace herd
