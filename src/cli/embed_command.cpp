@@ -39,7 +39,7 @@ void report_input_errors(const corpus_reader& reader) {
 
 int embed_command(const args& a) {
     a.allow_only({"nodes", "model", "output", "dimensions", "format", "input-format", "id-field", "text-field",
-                  "batch", "window", "quiet", "priority"});
+                  "batch", "window", "quiet", "priority", "give-up"});
     if (a.positional().size() != 1) throw std::invalid_argument("herd embed takes one INPUT file (or - for stdin)");
     const std::string input = a.positional()[0];
     auto config = pool_config::from_env();
@@ -74,6 +74,7 @@ int embed_command(const args& a) {
                           .priority = static_cast<int>(a.number_or("priority", 5)),
                           .dimensions = static_cast<unsigned>(a.number_or("dimensions", 0)),
                           .max_batch = a.number_or("batch", 64),
+                          .give_up_after = from_seconds(a.real_or("give-up", 10)),
                           .window = a.number_or("window", 4096),
                           .on_progress = show};
     batch_report report;

@@ -12,7 +12,8 @@ constexpr const char* usage = R"(usage: herd COMMAND [options]
 commands:
   embed [--nodes URLS] [--model M] [--output FILE] [--dimensions K]
         [--format jsonl|f32] [--input-format auto|jsonl|lines]
-        [--id-field id] [--text-field text] [--batch N] [--quiet] INPUT
+        [--id-field id] [--text-field text] [--batch N] [--window N]
+        [--give-up SECONDS] [--priority 1-10] [--quiet] INPUT
       Embeds every text of INPUT (JSONL {"id","text"} or plain lines; - for
       stdin) over all nodes. Resumes an interrupted run: ids already in
       FILE are skipped. Nodes from --nodes, HERD_NODES or OLLAMA_HOST.
