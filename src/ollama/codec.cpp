@@ -5,7 +5,7 @@
 
 namespace herd::ollama {
 
-void append_json_string(std::string& out, std::string_view text) {
+void append_json_string(std::string& out, std::string_view text, bool escape_html) {
     // Hand-written because nlohmann escapes only through a json value (an
     // allocation per string on the request path); this is the whole rule.
     static constexpr char hex[] = "0123456789abcdef";
@@ -19,7 +19,7 @@ void append_json_string(std::string& out, std::string_view text) {
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;
         default:
-            if (u < 0x20) {
+            if (u < 0x20 || (escape_html && (c == '<' || c == '>' || c == '&'))) {
                 out += "\\u00";
                 out.push_back(hex[u >> 4]);
                 out.push_back(hex[u & 15]);

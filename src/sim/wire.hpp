@@ -4,6 +4,7 @@
 // escapes them, shortest-form floats, RFC 3339 timestamps. Everything appends
 // to a caller's buffer so a connection reuses one allocation.
 
+#include <herd/ollama/codec.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -36,7 +37,7 @@ void append_last_chunk(std::string& out);
 
 /// A JSON string literal (with quotes), escaped as Go's encoding/json does:
 /// control characters, and <, > and & as \u003c, \u003e, \u0026.
-void append_json_string(std::string& out, std::string_view s);
+inline void append_json_string(std::string& out, std::string_view s) { ollama::append_json_string(out, s, true); }
 void append_float(std::string& out, float v);
 void append_uint(std::string& out, std::uint64_t v);
 /// RFC 3339 with nanoseconds, UTC ("2024-05-01T10:00:00.123456789Z").

@@ -35,8 +35,10 @@ struct embed_reply {
     std::uint64_t prompt_eval_count = 0;
 };
 
-/// Appends `text` as a JSON string literal (quotes included).
-void append_json_string(std::string& out, std::string_view text);
+/// Appends `text` as a JSON string literal (quotes included). With
+/// `escape_html`, <, > and & become \u003c, \u003e, \u0026 as Go's
+/// encoding/json (hence Ollama) writes them.
+void append_json_string(std::string& out, std::string_view text, bool escape_html = false);
 
 /// The body of POST /api/embed for `inputs` (always the array form).
 std::string encode_embed(const embed_params& params, std::span<const std::string_view> inputs);
