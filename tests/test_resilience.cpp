@@ -205,6 +205,21 @@ awaitable<fake_outcome> timed_attempt(int who, duration d, bool success, bool& c
     co_return fake_outcome{who, success};
 }
 
+// One hedged call whose attempts take `primary` and `backup` of virtual
+// time and succeed or not; `cancelled[i]` tells whether attempt i was.
+struct race {
+    std::optional<hedge_result<fake_outcome>> result;
+    bool cancelled[2] = {false, false};
+
+    void start(asio::io_context& io, hedge_policy& policy, duration primary, duration backup, bool succeed = true) {
+        asio::co_spawn(io, [this, &policy, primary, backup, succeed]() -> awaitable<void> {
+            result = co_await hedged<manual_timer>(policy, [&](int i) {
+                return timed_attempt(i, i == 0 ? primary : backup, succeed, cancelled[i]);
+            });
+        }, asio::detached);
+    }
+};
+
 hedge_policy trained_policy(duration typical, double ratio = 1.0) {
     hedge_policy p({.quantile = 0.95, .min_samples = 20, .budget_ratio = ratio, .max_burst = 10});
     for (int i = 0; i < 100; ++i) p.on_latency(typical);
@@ -225,58 +240,42 @@ TEST_CASE("hedge: delay is the high percentile of recent latency") {
 TEST_CASE("hedge: a slow primary gets a backup, the backup wins and the loser is cancelled") {
     asio::io_context io;
     auto policy = trained_policy(10ms);
-    bool primary_cancelled = false, backup_cancelled = false;
-    std::optional<hedge_result<fake_outcome>> result;
-    asio::co_spawn(io, [&]() -> awaitable<void> {
-        result = co_await hedged<manual_timer>(policy, [&](int i) {
-            return i == 0 ? timed_attempt(0, 1000ms, true, primary_cancelled)
-                          : timed_attempt(1, 5ms, true, backup_cancelled);
-        });
-    }, asio::detached);
+    race r;
+    r.start(io, policy, 1000ms, 5ms);
     test::advance(io, 9ms);
     CHECK(policy.sent() == 0); // not before the delay
     test::advance(io, 10ms);   // delay (10 ms) passed, backup (5 ms) done
-    REQUIRE(result);
-    CHECK(result->value.who == 1);
-    CHECK(result->backup_started);
-    CHECK(result->backup_won);
-    CHECK(primary_cancelled); // not waited for: cancelled long before its 1000 ms
-    CHECK_FALSE(backup_cancelled);
+    REQUIRE(r.result);
+    CHECK(r.result->value.who == 1);
+    CHECK(r.result->backup_started);
+    CHECK(r.result->backup_won);
+    CHECK(r.cancelled[0]); // not waited for: cancelled long before its 1000 ms
+    CHECK_FALSE(r.cancelled[1]);
     CHECK(policy.won() == 1);
 }
 
 TEST_CASE("hedge: a fast primary wins without a backup") {
     asio::io_context io;
     auto policy = trained_policy(10ms);
-    bool c0 = false, c1 = false;
-    std::optional<hedge_result<fake_outcome>> result;
-    asio::co_spawn(io, [&]() -> awaitable<void> {
-        result = co_await hedged<manual_timer>(policy, [&](int i) {
-            return timed_attempt(i, 3ms, true, i == 0 ? c0 : c1);
-        });
-    }, asio::detached);
+    race r;
+    r.start(io, policy, 3ms, 3ms);
     test::advance(io, 20ms);
-    REQUIRE(result);
-    CHECK(result->value.who == 0);
-    CHECK_FALSE(result->backup_started);
+    REQUIRE(r.result);
+    CHECK(r.result->value.who == 0);
+    CHECK_FALSE(r.result->backup_started);
     CHECK(policy.sent() == 0);
 }
 
 TEST_CASE("hedge: a primary failing before the delay returns at once, no backup") {
     asio::io_context io;
     auto policy = trained_policy(10ms);
-    bool c0 = false, c1 = false;
-    std::optional<hedge_result<fake_outcome>> result;
-    asio::co_spawn(io, [&]() -> awaitable<void> {
-        result = co_await hedged<manual_timer>(policy, [&](int i) {
-            return timed_attempt(i, 2ms, false, i == 0 ? c0 : c1);
-        });
-    }, asio::detached);
+    race r;
+    r.start(io, policy, 2ms, 2ms, false);
     test::advance(io, 3ms);
-    REQUIRE(result);
-    CHECK_FALSE(result->value.ok());
-    CHECK(result->value.who == 0);
-    CHECK_FALSE(result->backup_started);
+    REQUIRE(r.result);
+    CHECK_FALSE(r.result->value.ok());
+    CHECK(r.result->value.who == 0);
+    CHECK_FALSE(r.result->backup_started);
 }
 
 TEST_CASE("hedge: the budget caps backups at the configured ratio") {
