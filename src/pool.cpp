@@ -130,8 +130,6 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
             }
             co_return co_await n->embed(params, inputs, priority, attempt_deadline(*n, params.model, call_deadline));
         });
-        hedges_sent = 0;
-        for (auto& [m, h] : hedges) hedges_sent += h.sent();
         last = std::move(result.value);
         if (last.ok()) {
             if (result.backup_won) ++hedges_won;
@@ -273,7 +271,7 @@ pool_stats pool::stats() {
     out.calls = s.calls;
     out.failed_calls = s.failed_calls;
     out.retries = s.retries;
-    out.hedges_sent = s.hedges_sent;
+    for (auto& [model, h] : s.hedges) out.hedges_sent += h.sent();
     out.hedges_won = s.hedges_won;
     out.inputs = s.inputs_done;
     return out;

@@ -50,7 +50,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     bool probing = false;
     bool closing = false;
 
-    std::uint64_t calls = 0, failed_calls = 0, retries = 0, hedges_sent = 0, hedges_won = 0, inputs_done = 0;
+    std::uint64_t calls = 0, failed_calls = 0, retries = 0, hedges_won = 0, inputs_done = 0;
 
     hedge_policy& hedge_for(const std::string& model);
     bool eligible(node& n, const std::string& model) const;
