@@ -71,3 +71,17 @@ TEST_CASE("check_status turns Ollama's error bodies into failures with the serve
     m.status = 200;
     CHECK_FALSE(ollama::check_status(m));
 }
+
+TEST_CASE("decode_embed: the fast path and the full decoder agree") {
+    // Escapes in the model name make the fast scanner step aside.
+    ollama::embed_reply fast, full;
+    std::string body = R"({"model":"m","embeddings":[[1.5e-07,-0.25,3]],"total_duration":7})";
+    std::string escaped = R"({"model":"m\u003c","embeddings":[[1.5e-07,-0.25,3]],"total_duration":7})";
+    REQUIRE_FALSE(ollama::decode_embed(body, fast));
+    REQUIRE_FALSE(ollama::decode_embed(escaped, full));
+    CHECK(full.model == "m<");
+    REQUIRE(fast.embeddings.dim() == 3);
+    REQUIRE(full.embeddings.dim() == 3);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(fast.embeddings[0][i] == full.embeddings[0][i]);
+    CHECK(fast.total_duration == full.total_duration);
+}

@@ -1,5 +1,7 @@
 #include <herd/ollama/codec.hpp>
 
+#include "ollama/embed_scanner.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -150,7 +152,8 @@ private:
 } // namespace
 
 failure decode_embed(std::string_view body, embed_reply& reply) {
-    embed_sax sax(reply);
+    if (fast_decode_embed(body, reply)) return {};
+    embed_sax sax(reply); // exact errors, and any shape the scanner does not take
     nlohmann::json::sax_parse(body.begin(), body.end(), &sax);
     return sax.finish();
 }
