@@ -1,115 +1,192 @@
-// Batch engine and coalescing (issue 6), in one run against herd-sim:
+// Batch engine and coalescing (issues 6 and 12), in one run:
 //
-// 1. One gpu and two cpu nodes (cpu ~5x slower), 5,000 texts of 200 bytes.
-//    Each node's solo throughput is measured first (the three at once, ~12 s
-//    each), twice: embed_batch on a pool of that node alone, and raw
-//    requests of exactly 64 texts with two in flight; ideal capacity = the sum of each node's better figure, ideal
-//    makespan = texts / ideal. Then embed_batch over all three, several runs
-//    each on a fresh pool (cold, as a user starts a job). Prints throughput
-//    as % of ideal and makespan vs ideal (median of the runs), also against
-//    the profile's expected capacity. Targets: >= 95% and within 5%.
+// 1. For each node set (herd-sim profiles, or the live nodes of
+//    HERD_BENCH_NODES): each node's capacity as a plain saturating client
+//    (baseline/plain_client.hpp, not herd) measures it — the best of batches
+//    of 8-64 texts at 2 in flight, then 1-4 in flight at the best batch —
+//    all nodes at once; ideal = the sum. Then embed_batch over every node,
+//    several runs each on a fresh pool with the default pool_config (cold,
+//    as a user starts a job), and `herd embed` (the CLI, --format f32) over
+//    the same texts. Prints each rate as % of the ideal, texts per request
+//    and the extra node work (inputs the nodes embedded beyond the corpus:
+//    backup tasks and retries; herd-sim's own counters when simulated).
+//    Targets: >= 95% of the ideal, extra work <= 3%.
 // 2. Coalescing: 256 concurrent callers of single-text pool.embed on one
 //    node with per-request overhead (gpu profile: 2 ms per request), coalesce
 //    on vs off. Target: on >= 3x off.
 //
-//   bench_batch [--texts 5000] [--runs 5] [--solo-gpu 12000] [--solo-cpu 2400] [--solo-seconds 12]
-//               [--callers 256] [--coalesce-seconds 6] [--time-scale 1]
+// Texts: "paragraph i " + "lorem ipsum dolor " x (8 + i % 9), 150-300 bytes
+// (issue 12's corpus).
+//
+//   bench_batch [--sets "gpu,cpu,cpu;ollama-cpu,ollama-cpu;gpu-batch,ollama-cpu"] [--texts 2000]
+//               [--runs 3] [--point-seconds 2] [--confirm-seconds 10] [--time-scale 1] [--no-cli]
+//               [--callers 256] [--coalesce-seconds 6]
 #include "support/bench_support.hpp"
+
+#include "baseline/plain_client.hpp"
 
 #include <herd/async/task_group.hpp>
 
 #include <fmt/format.h>
 
+#include <fstream>
+
 namespace {
 
 using namespace herd;
 
-struct batch_run {
+std::vector<std::string> paragraphs(std::size_t n) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string t = "paragraph " + std::to_string(i) + " ";
+        for (std::size_t k = 0; k < 8 + i % 9; ++k) t += "lorem ipsum dolor ";
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+// Inputs the nodes have embedded so far: herd-sim's counters, else what
+// the pool's nodes received (live nodes report nothing of their own).
+std::uint64_t node_inputs(const bench::node_set& nodes, const pool_stats* st) {
+    std::uint64_t sum = 0;
+    if (nodes.sim) {
+        for (std::size_t i = 0; i < nodes.sim->size(); ++i) sum += nodes.sim->counters(i).inputs;
+    } else if (st) {
+        for (auto& n : st->nodes) sum += n.inputs;
+    }
+    return sum;
+}
+
+struct herd_run {
     double seconds = 0;
-    std::size_t texts = 0;
-    std::vector<std::uint64_t> per_node;
-    double rate() const { return seconds > 0 ? static_cast<double>(texts) / seconds : 0; }
+    std::uint64_t requests = 0, node_inputs = 0;
+    std::size_t backups = 0, retries = 0;
+    std::string limits; // each node's concurrency limit at the end
+    double cpu = 0;     // herd's thread's CPU seconds (not the in-process herd-sim)
 };
 
-batch_run embed_all(asio::io_context& io, pool& p, sim::cluster& c, const std::vector<std::size_t>& nodes,
-                    std::span<const std::string> texts) {
-    std::vector<std::uint64_t> before;
-    for (auto i : nodes) before.push_back(c.counters(i).inputs);
+herd_run embed_all(const bench::node_set& nodes, const std::vector<std::string>& texts) {
+    asio::io_context io;
+    pool_config cfg;
+    cfg.nodes = nodes.urls;
+    cfg.model = nodes.model;
+    pool p(io.get_executor(), cfg);
+    auto before = node_inputs(nodes, nullptr);
+    auto cpu0 = bench::thread_cpu_seconds();
     auto t0 = clock::now();
-    auto m = bench::run(io, [](pool& pl, std::span<const std::string> t) -> awaitable<matrix> {
-        co_return co_await pl.embed_batch(t);
-    }(p, texts));
-    batch_run r;
+    progress last;
+    auto keep = [&](const progress& pr) { last = pr; };
+    auto m = bench::run(io, [](pool& pl, std::span<const std::string> t, auto& on) -> awaitable<matrix> {
+        co_return co_await pl.embed_batch(t, {.on_progress = on});
+    }(p, texts, keep), std::chrono::seconds(600));
+    herd_run r;
+    r.cpu = bench::thread_cpu_seconds() - cpu0;
+    r.backups = last.backups;
+    r.retries = last.retries;
     r.seconds = seconds(clock::now() - t0);
-    r.texts = m.rows();
     if (m.rows() != texts.size()) throw std::runtime_error("embed_batch returned the wrong number of rows");
-    for (std::size_t k = 0; k < nodes.size(); ++k) r.per_node.push_back(c.counters(nodes[k]).inputs - before[k]);
+    auto st = p.stats();
+    r.requests = bench::node_requests(st);
+    r.node_inputs = node_inputs(nodes, &st) - before;
+    for (std::size_t i = 0; i < st.nodes.size(); ++i)
+        r.limits += fmt::format("{}{} ({} cuts)", i ? "/" : "", st.nodes[i].concurrency_limit, p.at(i).limiter().decreases());
     return r;
 }
 
-// Each node's solo throughput, all three nodes measured at the same time
-// (separate pools on separate nodes: they do not interact, and the runs are
-// long enough to meet the profiles' random tails at about their rate):
-//   engine: embed_batch of `engine_texts[i]` texts on a pool of node i alone;
-//   raw:    requests of exactly 64 texts, two in flight (the node's one slot
-//           never idles), for `raw_seconds`: the node's capacity without the
-//           engine.
-struct solo_result {
-    double engine = 0, engine_seconds = 0, raw = 0;
-    std::size_t engine_texts = 0;
-};
-
-awaitable<void> engine_solo(pool& p, std::span<const std::string> texts, solo_result& out) {
-    auto t0 = clock::now();
-    auto m = co_await p.embed_batch(texts);
-    out.engine_seconds = seconds(clock::now() - t0);
-    out.engine_texts = m.rows();
-    out.engine = static_cast<double>(m.rows()) / out.engine_seconds;
-}
-
-awaitable<void> raw_solo(pool& p, std::span<const std::string_view> texts, double secs, solo_result& out) {
-    constexpr std::size_t per = 64;
-    const std::size_t chunks = texts.size() / per;
-    auto call = [&](std::size_t i) -> awaitable<bench::call_result> {
-        auto chunk = texts.subspan((i % chunks) * per, per);
-        auto o = co_await p.embed_request(chunk, {});
-        if (!o.ok()) o.fail.raise();
-        co_return bench::call_result{o.reply.embeddings.rows(), o.reply.embeddings.storage().size()};
-    };
-    auto limit = std::chrono::duration_cast<duration>(std::chrono::duration<double>(secs));
-    auto r = co_await bench::drive(std::size_t(1) << 40, 2, limit, call, false);
-    bench::require_clean(r, "raw solo");
-    out.raw = r.rate();
-}
-
-std::vector<solo_result> measure_solo(const std::vector<std::string>& urls, const std::vector<std::size_t>& engine_texts,
-                                      double raw_seconds, std::size_t bytes) {
-    asio::io_context io;
-    std::vector<solo_result> out(urls.size());
-    std::vector<std::unique_ptr<pool>> engine, raw;
-    std::vector<std::vector<std::string>> texts;
-    std::vector<std::vector<std::string_view>> views;
-    for (std::size_t i = 0; i < urls.size(); ++i) {
-        engine.push_back(std::make_unique<pool>(io.get_executor(), bench::bench_config({urls[i]}, "mxbai-embed-large", true)));
-        raw.push_back(std::make_unique<pool>(io.get_executor(), bench::bench_config({urls[i]}, "mxbai-embed-large", false, 2)));
-        texts.push_back(bench::corpus(std::max<std::size_t>(engine_texts[i], 64 * 64), bytes, 100000 * (i + 1)));
-        views.emplace_back(texts.back().begin(), texts.back().end());
+// `herd embed` as a user runs it, over the same texts; wall time of the
+// whole process.
+double cli_seconds(const bench::node_set& nodes, const std::vector<std::string>& texts) {
+    char dir_template[] = "/tmp/herd-bench-cli-XXXXXX";
+    if (!mkdtemp(dir_template)) throw std::runtime_error("mkdtemp failed");
+    std::string dir = dir_template, in = dir + "/texts.txt", out = dir + "/out.f32";
+    {
+        std::ofstream f(in);
+        for (auto& t : texts) f << t << '\n';
     }
-    bench::run(io, [](std::vector<std::unique_ptr<pool>>& e, std::vector<std::unique_ptr<pool>>& r,
-                      std::vector<std::vector<std::string>>& t, std::vector<std::vector<std::string_view>>& v,
-                      const std::vector<std::size_t>& k, double secs, std::vector<solo_result>& res) -> awaitable<void> {
-        auto ex = co_await asio::this_coro::executor;
-        {
-            task_group g(ex);
-            for (std::size_t i = 0; i < e.size(); ++i)
-                g.spawn(engine_solo(*e[i], std::span<const std::string>(t[i]).first(k[i]), res[i]));
-            co_await g.join();
-        }
-        task_group g(ex);
-        for (std::size_t i = 0; i < r.size(); ++i) g.spawn(raw_solo(*r[i], v[i], secs, res[i]));
-        co_await g.join();
-    }(engine, raw, texts, views, engine_texts, raw_seconds, out));
-    return out;
+    std::string urls;
+    for (auto& u : nodes.urls) urls += (urls.empty() ? "" : ",") + u;
+    auto t0 = clock::now();
+    auto r = bench::run_child({HERD_CLI_EXE, "embed", "--nodes", urls, "--model", nodes.model, "--format", "f32",
+                               "--output", out, in});
+    double secs = seconds(clock::now() - t0);
+    for (auto f : {in, out, out + ".ids", out + ".json"}) std::remove(f.c_str());
+    rmdir(dir.c_str());
+    if (r.status != 0) throw std::runtime_error("herd embed failed: " + r.output);
+    return secs;
+}
+
+std::vector<std::vector<std::string>> parse_sets(const std::string& text) {
+    std::vector<std::vector<std::string>> sets;
+    std::size_t at = 0;
+    while (at <= text.size()) {
+        auto semi = std::min(text.find(';', at), text.size());
+        std::vector<std::string> set;
+        for (auto& name : pool_config::parse_node_list(text.substr(at, semi - at))) set.push_back(name);
+        if (!set.empty()) sets.push_back(std::move(set));
+        at = semi + 1;
+    }
+    return sets;
+}
+
+void run_set(const std::vector<std::string>& names, const std::vector<std::string>& texts, const bench::options& opt,
+             double ts, bool smoke) {
+    std::vector<sim::node_profile> profs;
+    for (auto& n : names) profs.push_back(sim::profile(n));
+    auto nodes = bench::start_nodes(profs, ts);
+    std::string label;
+    if (nodes.live()) {
+        for (auto& u : nodes.urls) label += (label.empty() ? "" : ", ") + u;
+    } else {
+        for (auto& n : names) label += (label.empty() ? "" : " + ") + n;
+        label = "herd-sim " + label + fmt::format(" (time scale {})", ts);
+    }
+    fmt::print("== {}: {} texts, model {}, load average {:.2f}\n", label, texts.size(), nodes.model,
+               bench::load_average());
+
+    baseline::sweep_options sweep;
+    sweep.point_time = std::chrono::duration<double>(opt.num("point-seconds", smoke ? 0.2 : 2.0));
+    sweep.confirm_time = std::chrono::duration<double>(opt.num("confirm-seconds", smoke ? 0.4 : 10.0));
+    if (smoke) sweep.batches = {8, 32};
+    auto caps = baseline::measure_capacity(nodes.urls, nodes.model, texts, sweep);
+    double ideal = 0;
+    fmt::print("capacity (plain saturating client: sweep, then {} s at the best point):\n",
+               sweep.confirm_time.count());
+    for (std::size_t i = 0; i < caps.size(); ++i) {
+        std::string points;
+        for (auto& p : caps[i].sweep) points += fmt::format(" {}x{}:{:.0f}", p.batch, p.depth, p.rate());
+        fmt::print("  node {} {:<10} best {:>8.1f} texts/s (batch {}, {} in flight); batch x depth: rate{}\n", i + 1,
+                   nodes.live() ? "" : names[i], caps[i].best.rate(), caps[i].best.batch, caps[i].best.depth, points);
+        ideal += caps[i].best.rate();
+    }
+    fmt::print("  ideal = sum = {:.1f} texts/s\n", ideal);
+
+    const std::size_t runs = opt.size("runs", smoke ? 1 : 3);
+    std::vector<double> rates;
+    double extra_sum = 0, per_request_sum = 0;
+    for (std::size_t k = 0; k < runs; ++k) {
+        auto r = embed_all(nodes, texts);
+        double rate = static_cast<double>(texts.size()) / r.seconds;
+        double extra = 100.0 * (static_cast<double>(r.node_inputs) - static_cast<double>(texts.size())) /
+                       static_cast<double>(texts.size());
+        double per_request = static_cast<double>(texts.size()) / static_cast<double>(std::max<std::uint64_t>(r.requests, 1));
+        rates.push_back(rate);
+        extra_sum += extra;
+        per_request_sum += per_request;
+        fmt::print("  embed_batch run {}: {:>8.1f} texts/s = {:5.1f}% of ideal, {:.1f} texts/request, extra node "
+                   "work {:+.1f}% ({} backups, {} retries), limits {}, client CPU {:.0f}%\n",
+                   k + 1, rate, 100 * rate / ideal, per_request, extra, r.backups, r.retries, r.limits,
+                   100 * r.cpu / r.seconds);
+    }
+    double med = bench::median(rates);
+    fmt::print("  embed_batch median {:.1f} texts/s = {:.1f}% of ideal (target >= 95%), mean extra node work "
+               "{:+.1f}% (target <= 3%), {:.1f} texts/request\n",
+               med, 100 * med / ideal, extra_sum / static_cast<double>(runs), per_request_sum / static_cast<double>(runs));
+    if (!opt.flag("no-cli")) {
+        double secs = cli_seconds(nodes, texts);
+        double rate = static_cast<double>(texts.size()) / secs;
+        fmt::print("  herd embed (CLI, f32): {:.1f} texts/s = {:.1f}% of ideal\n", rate, 100 * rate / ideal);
+    }
+    fmt::print("\n");
 }
 
 // What a node can do at best: batches of 64 texts of `bytes` bytes each,
@@ -150,88 +227,32 @@ int main(int argc, char** argv) try {
     bench::options opt(argc, argv);
     const bool smoke = bench::smoke();
     const double ts = opt.num("time-scale", smoke ? 0.05 : 1.0);
-    const std::size_t n = opt.size("texts", smoke ? 400 : 5000);
-    const std::size_t solo_gpu = opt.size("solo-gpu", smoke ? 200 : 12000);
-    const std::size_t solo_cpu = opt.size("solo-cpu", smoke ? 128 : 2400);
-    const std::size_t bytes = 200;
-    auto texts = bench::corpus(n, bytes);
+    const std::size_t n = opt.size("texts", smoke ? 200 : 2000);
+    auto texts = paragraphs(n);
+    fmt::print("batch: default pool_config and batch_options; cores: {}\n\n", std::thread::hardware_concurrency());
 
-    std::vector<sim::node_profile> profs = {sim::profile("gpu"), sim::profile("cpu"), sim::profile("cpu")};
-    sim::cluster cluster(profs, {.time_scale = ts});
+    // 1. Each node set: capacities by a plain client, then herd.
+    if (!bench::live_nodes().empty()) {
+        run_set({}, texts, opt, ts, smoke);
+    } else {
+        auto sets = opt.str("sets", smoke ? "gpu,cpu" : "gpu,cpu,cpu;ollama-cpu,ollama-cpu;gpu-batch,ollama-cpu");
+        for (auto& set : parse_sets(sets)) run_set(set, texts, opt, ts, smoke);
+    }
+
+    // The coalescing part runs on herd-sim's gpu profile.
+    sim::cluster cluster({sim::profile("gpu")}, {.time_scale = ts});
     cluster.start();
     auto urls = cluster.urls();
-    const char* names[] = {"gpu", "cpu", "cpu"};
-
-    fmt::print("batch: herd-sim gpu + cpu + cpu (time scale {}), {} texts of {} bytes, model mxbai-embed-large, "
-               "default pool_config and batch_options\n",
-               ts, n, bytes);
-    fmt::print("load average at start: {:.2f}, cores: {}\n\n", bench::load_average(),
-               std::thread::hardware_concurrency());
-
-    // 1a. Solo throughput of each node (all three at once).
-    const double raw_seconds = opt.num("solo-seconds", smoke ? 0.5 : 12);
-    auto solo = measure_solo(urls, {solo_gpu, solo_cpu, solo_cpu}, raw_seconds, bytes);
-    double ideal = 0, engine_ideal = 0, raw_ideal = 0, profile_ideal = 0;
-    fmt::print("solo, the three nodes measured at once: embed_batch on a pool of that node alone (herd's engine),\n"
-               "and raw: requests of exactly 64 texts, 2 in flight, for {} s (the node's capacity without the\n"
-               "engine); ideal uses each node's better figure\n",
-               raw_seconds);
-    fmt::print("{:<6} | {:>6} | {:>8} | {:>13} | {:>11} | {:>14}\n", "node", "texts", "seconds", "engine tx/s",
-               "raw tx/s", "profile exp/s");
-    for (std::size_t i = 0; i < 3; ++i) {
-        ideal += std::max(solo[i].engine, solo[i].raw);
-        engine_ideal += solo[i].engine;
-        raw_ideal += solo[i].raw;
-        double cap = profile_capacity(cluster.profile_of(i), bytes, ts);
-        profile_ideal += cap;
-        fmt::print("{:<6} | {:>6} | {:>8.2f} | {:>13.1f} | {:>11.1f} | {:>14.1f}\n", names[i], solo[i].engine_texts,
-                   solo[i].engine_seconds, solo[i].engine, solo[i].raw, cap);
-    }
-    double ideal_makespan = static_cast<double>(n) / ideal;
-    fmt::print("ideal = sum of each node's better solo = {:.1f} texts/s, ideal makespan for {} texts = {:.2f} s\n"
-               "(sum of engine solo {:.1f}/s, of raw solo {:.1f}/s; profile expectation with tails {:.1f}/s = "
-               "{:.2f} s)\n\n",
-               ideal, n, ideal_makespan, engine_ideal, raw_ideal, profile_ideal,
-               static_cast<double>(n) / profile_ideal);
-
-    // 1b. The whole cluster, `runs` times, each on a fresh pool (cold, as a
-    // user starts a job). The profiles' random 10x tails make single runs
-    // noisy, hence several.
-    const std::size_t runs = opt.size("runs", smoke ? 1 : 5);
-    fmt::print("{:<10} | {:>8} | {:>10} | {:>10} | {:>18} | {:>13} | {:>12} | {}\n", "cluster", "seconds", "texts/s",
-               "% of ideal", "makespan vs ideal", "% eng. solo", "% prof. exp.", "per node (gpu/cpu/cpu)");
-    std::vector<double> rates;
-    std::uint64_t requests = 0, retries = 0;
-    for (std::size_t k = 0; k < runs; ++k) {
-        asio::io_context io;
-        pool p(io.get_executor(), bench::bench_config(urls, "mxbai-embed-large", true));
-        auto r = embed_all(io, p, cluster, {0, 1, 2}, texts);
-        rates.push_back(r.rate());
-        auto st = p.stats();
-        requests += bench::node_requests(st);
-        retries += st.retries;
-        fmt::print("{:<10} | {:>8.2f} | {:>10.1f} | {:>9.1f}% | {:>+17.1f}% | {:>12.1f}% | {:>11.1f}% | {}/{}/{}\n",
-                   fmt::format("run {}", k + 1), r.seconds, r.rate(), 100 * r.rate() / ideal,
-                   100 * (r.seconds / ideal_makespan - 1), 100 * r.rate() / engine_ideal,
-                   100 * r.rate() / profile_ideal, r.per_node[0], r.per_node[1], r.per_node[2]);
-    }
-    double med = bench::median(rates);
-    double med_seconds = static_cast<double>(n) / med;
-    fmt::print("{:<10} | {:>8.2f} | {:>10.1f} | {:>9.1f}% | {:>+17.1f}% | {:>12.1f}% | {:>11.1f}% |\n", "median",
-               med_seconds, med, 100 * med / ideal, 100 * (med_seconds / ideal_makespan - 1), 100 * med / engine_ideal,
-               100 * med / profile_ideal);
-    fmt::print("{} requests over the runs ({:.1f} texts each), {} retries\n", requests,
-               static_cast<double>(n * runs) / static_cast<double>(std::max<std::uint64_t>(requests, 1)), retries);
-    fmt::print("targets (median): throughput >= 95% of ideal, makespan within 5%: {}\n\n",
-               100 * med / ideal >= 95 && med_seconds / ideal_makespan <= 1.05 ? "met" : "NOT met");
+    const std::size_t bytes = 200;
+    auto short_texts = bench::corpus(4096, bytes);
 
     // 2. Coalescing on one gpu-profile node (2 ms per request).
     const std::size_t callers = opt.size("callers", smoke ? 64 : 256);
     const double secs = opt.num("coalesce-seconds", smoke ? 0.5 : 6);
     double rpe_off = 0, rpe_on = 0;
     std::size_t lim_off = 0, lim_on = 0;
-    double off = coalesce_rate(urls[0], false, callers, secs, texts, &rpe_off, &lim_off);
-    double on = coalesce_rate(urls[0], true, callers, secs, texts, &rpe_on, &lim_on);
+    double off = coalesce_rate(urls[0], false, callers, secs, short_texts, &rpe_off, &lim_off);
+    double on = coalesce_rate(urls[0], true, callers, secs, short_texts, &rpe_on, &lim_on);
     fmt::print("coalescing: {} callers of single-text pool.embed on the gpu node (2 ms/request + 0.5 ms/text + "
                "1.5 us/byte), {} s each\n",
                callers, secs);

@@ -19,10 +19,9 @@ struct flight {
     bool backed_up = false;
 };
 
-// What one node has shown within this batch; sizes its micro-batches.
+// How one node's micro-batches are sized within this batch.
 struct lane {
-    ewma seconds_per_input{0.3};
-    std::size_t batch_size = 16;
+    std::size_t sent = 0; // requests started
 };
 
 // Totals over the whole batch (all windows of a stream).
@@ -115,7 +114,10 @@ struct pool::impl::batch_run {
         for (std::size_t i = 0; i < pool.nodes.size(); ++i) {
             auto& n = *pool.nodes[i];
             if (!pool.eligible(n, params.model)) continue;
-            weight[i] = std::max(n.inputs_per_second(now), 1.0);
+            // What the node can do with full batches; else what it did lately.
+            const auto& model = n.service(params.model);
+            double speed = model.known() ? model.throughput(options.max_batch) : n.inputs_per_second(now);
+            weight[i] = std::max(speed, 1.0);
             sum += weight[i];
         }
         if (sum == 0) { // nobody eligible now: park everything on node 0
@@ -142,25 +144,41 @@ struct pool::impl::batch_run {
         return out;
     }
 
+    // Seconds from now until node `ni` is expected to finish `upto` (null:
+    // everything it has in flight). A node serves its requests one after
+    // another: each ends one service time after it started or after the one
+    // before it ended, whichever is later. Negative when overdue.
+    double expected_end(window_job& job, std::size_t ni, const flight* upto = nullptr) {
+        const auto& model = pool.nodes[ni]->service(params.model);
+        auto now = clock::now();
+        double end = -1e300;
+        for (auto& f : job.flights) {
+            if (f.node_index != ni) continue;
+            end = std::max(end, -seconds(now - f.started)) + model.predict(f.indices.size());
+            if (&f == upto) break;
+        }
+        return end;
+    }
+
     // The oldest in-flight micro-batch of another node that node `self`
-    // is expected to finish before its own node does (as the LATE
-    // scheduler decides): a backup that cannot win is not started.
+    // would finish well before its own node does (as the LATE scheduler
+    // decides, on service times learnt apart from queueing): a backup that
+    // cannot win is not started, so a healthy cluster does little twice.
     flight* backup_candidate(window_job& job, std::size_t self) {
-        const auto& mine = totals.lanes[self].seconds_per_input;
-        if (mine.empty()) return nullptr;
+        if (!pool.nodes[self]->service(params.model).known()) return nullptr;
         auto now = clock::now();
         for (auto& f : job.flights) {
             if (f.backed_up || f.node_index == self) continue;
             if (now - f.started < options.backup_after) break; // flights are in start order
             if (std::none_of(f.indices.begin(), f.indices.end(), [&](auto i) { return !job.done[i]; })) continue;
-            const auto& theirs = totals.lanes[f.node_index].seconds_per_input;
-            double n = static_cast<double>(f.indices.size());
-            double age = seconds(now - f.started);
-            double expected = theirs.empty() ? 0 : theirs.value() * n;
-            // Overdue (or no estimate yet): a straggler, expected to need
-            // about as long again as it has taken.
-            double their_left = age < expected ? expected - age : age;
-            if (mine.value() * n < their_left) return &f;
+            const auto& theirs = pool.nodes[f.node_index]->service(params.model);
+            // Overdue (or no estimate): a straggler, expected to need about
+            // as long again as it has taken.
+            double their_left = theirs.known() ? expected_end(job, f.node_index, &f) : -1;
+            if (their_left <= 0) their_left = seconds(now - f.started);
+            double mine = std::max(expected_end(job, self), 0.0) +
+                          pool.nodes[self]->service(params.model).predict(f.indices.size());
+            if (mine * backup_margin < their_left) return &f;
         }
         return nullptr;
     }
@@ -210,7 +228,7 @@ struct pool::impl::batch_run {
                 }
                 auto permit = co_await n.limiter().acquire(options.priority);
                 if (job.finished) break;
-                auto indices = take(job, ni, ln.batch_size);
+                auto indices = take(job, ni, batch_size(job, ni, ln));
                 bool is_backup = false;
                 if (indices.empty()) {
                     flight* slow = options.backup_tasks && job.queue.size() == 0 ? backup_candidate(job, ni) : nullptr;
@@ -245,8 +263,6 @@ struct pool::impl::batch_run {
         permit.release();
         job.flights.erase(it);
         if (outcome.ok() && store(job, indices, outcome.reply.embeddings, ni)) {
-            auto per_input = seconds(outcome.latency) / static_cast<double>(indices.size());
-            ln_update(totals.lanes[ni], per_input);
             pool.inputs_done += indices.size();
             job.last_success = clock::now();
             job.failures_since_success = 0;
@@ -265,12 +281,36 @@ struct pool::impl::batch_run {
         if (!is_backup) give_back(job, indices, ni);
     }
 
-    void ln_update(lane& ln, double per_input) {
-        ln.seconds_per_input.add(per_input);
-        double fit = seconds(options.target_request_time) / std::max(ln.seconds_per_input.value(), 1e-9);
-        ln.batch_size = std::clamp(static_cast<std::size_t>(fit), std::max<std::size_t>(options.min_batch, 1),
-                                   std::max<std::size_t>(options.max_batch, 1));
+    // Texts for node `ni`'s next request: enough that its fixed cost is at
+    // most 5% of the request and the request fills target_request_time of
+    // service (see service_model). Until the node's costs are known, a
+    // small request and then a larger one, so the fit has two sizes; every
+    // eighth request is half size so the sizes keep varying. Near the end,
+    // no more than the node's share of what is left over two requests
+    // (guided self-scheduling), so the nodes finish together and few
+    // backups are needed.
+    std::size_t batch_size(window_job& job, std::size_t ni, lane& ln) {
+        const std::size_t lo = std::max<std::size_t>(options.min_batch, 1);
+        const std::size_t hi = std::max(options.max_batch, lo);
+        const auto& model = pool.nodes[ni]->service(params.model);
+        std::size_t first = std::clamp<std::size_t>(ln.sent == 0 ? 4 : 16, lo, hi);
+        std::size_t k = model.batch_for(fixed_cost_share, options.target_request_time, lo, hi, first);
+        if (++ln.sent % 8 == 0) k = std::max(k / 2, lo);
+        if (model.known()) {
+            double total = 0;
+            for (auto& n : pool.nodes) {
+                const auto& theirs = n->service(params.model);
+                if (pool.eligible(*n, params.model) && theirs.known()) total += theirs.throughput(k);
+            }
+            double share = total > 0 ? model.throughput(k) / total : 1;
+            auto guided = static_cast<std::size_t>(std::ceil(static_cast<double>(job.queue.size()) * share / 2));
+            k = std::clamp(guided, lo, k);
+        }
+        return k;
     }
+
+    static constexpr double fixed_cost_share = 0.05;
+    static constexpr double backup_margin = 1.5; // a backup must be expected to win by this factor
 
     // Every `check` it wakes idle workers (a straggler may now deserve a
     // backup), reports progress every progress_interval, and gives up when
@@ -323,7 +363,6 @@ awaitable<batch_report> pool::impl::run_batch(batch_source* source, std::span<co
     batch_totals totals;
     totals.per_node.assign(nodes.size(), 0);
     totals.lanes.resize(nodes.size());
-    for (auto& l : totals.lanes) l.batch_size = std::clamp<std::size_t>(16, options.min_batch, options.max_batch);
     batch_report report;
     std::vector<std::string> buffer;
     std::vector<std::string_view> views;

@@ -73,6 +73,7 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
         served_[params.model] = true;
         out.latency = now - started;
         record_success(now - started, inputs.size(), started, now);
+        service_[params.model].on_complete(inputs.size(), started, now);
     }
     co_return out;
 }
@@ -106,6 +107,12 @@ double node::cost(time_point now) const noexcept {
     // behind the slow request (measured: p99 cut 1.5x -> 8.5x).
     auto load = std::max(limiter_.in_use(), http_.in_flight()) + limiter_.waiting();
     return latency_peak_.value(now) * static_cast<double>(load + 1);
+}
+
+const service_model& node::service(const std::string& model) const {
+    static const service_model unknown;
+    auto it = service_.find(model);
+    return it == service_.end() ? unknown : it->second;
 }
 
 model_state node::model(const std::string& name) const {

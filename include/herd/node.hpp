@@ -13,6 +13,7 @@
 
 #include <herd/async/health.hpp>
 #include <herd/async/limiter.hpp>
+#include <herd/async/service_model.hpp>
 #include <herd/async/stats.hpp>
 #include <herd/http/client.hpp>
 #include <herd/ollama/codec.hpp>
@@ -89,6 +90,12 @@ public:
     void record_failure(const failure& f, time_point started, time_point now, bool completion = false);
     void record_cancelled() noexcept { ++counters_.cancelled; }
 
+    /// Service time of `model`'s embedding requests by size, learnt apart
+    /// from the node's queue (see service_model.hpp): sizes the batch
+    /// engine's micro-batches and judges its stragglers. Each model has its
+    /// own (Ollama runs each loaded model's requests one at a time).
+    const service_model& service(const std::string& model) const;
+
     /// Routing cost: expected latency x (requests in flight + 1). A node
     /// with no latency sample yet costs 0, so new nodes get tried.
     double cost(time_point now) const noexcept;
@@ -128,6 +135,7 @@ private:
     ewma success_rate_{0.05};
     quantile_window latencies_{512, 16};
     rate_meter input_rate_;
+    std::map<std::string, service_model, std::less<>> service_;
     std::map<std::string, model_state, std::less<>> models_;
     bool catalogue_known_ = false; // /api/tags answered: unlisted means absent
     std::map<std::string, bool, std::less<>> served_;

@@ -8,6 +8,7 @@
 #include <herd/herd.hpp>
 #include <herd/sim/embedding_rule.hpp>
 
+#include "baseline/plain_client.hpp"
 #include "sim/cluster.hpp"
 
 #include <fmt/format.h>
@@ -48,20 +49,13 @@ pool_config demo_config(std::vector<std::string> nodes) {
     return c;
 }
 
-// Throughput of each node alone on `sample` texts: the cluster's ideal
-// capacity is their sum.
-std::vector<double> solo_rates(sim::cluster& c, const std::vector<std::string>& sample) {
-    std::vector<double> rates;
-    for (std::size_t i = 0; i < c.size(); ++i) {
-        asio::io_context io;
-        pool solo(io.get_executor(), demo_config({c.url(i)}));
-        auto started = clock::now();
-        // Open keep-alive connections keep run() busy: stop when done.
-        asio::co_spawn(io, solo.embed_batch(sample), [&](std::exception_ptr, matrix) { io.stop(); });
-        io.run();
-        rates.push_back(static_cast<double>(sample.size()) / seconds(clock::now() - started));
-    }
-    return rates;
+// What each node can do, measured by a plain saturating client (not herd)
+// over texts like the corpus's: the cluster's ideal capacity is their sum.
+std::vector<baseline::node_capacity> capacities(sim::cluster& c, const std::vector<std::string>& sample) {
+    baseline::sweep_options sweep;
+    sweep.point_time = std::chrono::duration<double>(0.5);
+    sweep.confirm_time = std::chrono::duration<double>(2.0);
+    return baseline::measure_capacity(c.urls(), demo_model, sample, sweep);
 }
 
 } // namespace
@@ -79,9 +73,10 @@ int demo_command(const args& a) {
     // Calibrate on texts like the corpus's (their length sets the cost).
     std::vector<std::string> sample(texts.begin(), texts.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(texts.size(), 300)));
     for (auto& s : sample) s += " (calibration)";
-    auto rates = solo_rates(cluster, sample);
+    fmt::print("measuring each node's capacity with a plain saturating client (batches 8-64, 1-4 in flight)...\n");
+    auto caps = capacities(cluster, sample);
     double ideal = 0;
-    for (double r : rates) ideal += r;
+    for (auto& c : caps) ideal += c.best.rate();
 
     // Node 2 dies after a few requests and comes back a second later.
     cluster.set_fault(2, {.die_after = 4, .come_back_after = std::chrono::duration<double>(1.0)});
@@ -117,8 +112,8 @@ int demo_command(const args& a) {
     fmt::print("  texts            {}\n", texts.size());
     fmt::print("  seconds          {:.2f}\n", secs);
     fmt::print("  embeddings/s     {:.0f}\n", rate);
-    fmt::print("  ideal capacity   {:.0f}/s (sum of each node's solo rate: {:.0f} + {:.0f} + {:.0f})\n", ideal,
-               rates[0], rates[1], rates[2]);
+    fmt::print("  ideal capacity   {:.0f}/s (sum of each node's best rate for a plain client: {:.0f} + {:.0f} + {:.0f})\n",
+               ideal, caps[0].best.rate(), caps[1].best.rate(), caps[2].best.rate());
     fmt::print("  efficiency       {:.0f}% (node 3 was down for a second of the run)\n", 100 * rate / ideal);
     for (std::size_t i = 0; i < last.per_node.size(); ++i)
         fmt::print("  node {} {:<4}     {:5.1f}% of texts, {} failures\n", i + 1, names[i],

@@ -9,9 +9,12 @@
 // (in-flight at least half the limit) raises the limit by 1/limit, i.e.
 // by about one per round of `limit` requests.
 // Multiplicative decrease: a drop — 503 busy, timeout, connection failure,
-// or a latency (per input) above `queueing_factor` x the node's recent
-// minimum, which means requests are queueing on the node — multiplies the
-// limit by `decrease_factor`. One congestion event decreases once: drops of
+// or queueing — multiplies the limit by `decrease_factor`. Queueing is a
+// latency above `queueing_factor` x the recent minimum for requests of a
+// like size (and more than `min_queueing_delay` above it): requests are
+// compared within size classes 1, 2-3, 4-7, ... (per input within a
+// class), since a 64-text request is not slow next to a 1-text one. A
+// size class with no sample yet judges nothing. One congestion event decreases once: drops of
 // requests that started before the last decrease are ignored.
 // The limit stays within [min_limit, max_limit].
 //
@@ -23,6 +26,8 @@
 #include <herd/async/stats.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <vector>
 
 namespace herd {
 
@@ -32,14 +37,17 @@ struct limiter_options {
     double max_limit = 64;
     double decrease_factor = 0.7;
     double queueing_factor = 2.5;          ///< latency/min above this is a drop
-    std::size_t latency_window = 128;      ///< samples for the recent minimum
+    /// Latency this close to the minimum is jitter, not queueing (a node
+    /// answering in 100 us varies by more than 2.5x).
+    duration min_queueing_delay = std::chrono::milliseconds(2);
+    std::size_t latency_window = 128;      ///< samples per size class for the recent minimum
 };
 
 class limiter {
 public:
     limiter(executor ex, limiter_options options = {})
         : options_(options), limit_(std::clamp(options.initial_limit, options.min_limit, options.max_limit)),
-          latencies_(options.latency_window ? options.latency_window : 1, 1),
+          latencies_(size_classes, quantile_window(options.latency_window ? options.latency_window : 1, 1)),
           sem_(std::move(ex), static_cast<std::size_t>(limit_)) {}
 
     /// Waits for a permit (see semaphore::acquire()).
@@ -50,10 +58,14 @@ public:
     /// A request that started at `started` succeeded after `latency`,
     /// computing `inputs` texts (1 for a chat).
     void on_success(duration latency, std::size_t inputs, time_point started, time_point now) {
-        double per_input = seconds(latency) / static_cast<double>(std::max<std::size_t>(inputs, 1));
-        double floor = latencies_.size() ? latencies_.min() : per_input;
-        latencies_.add(per_input);
-        if (per_input > options_.queueing_factor * floor && latencies_.size() > 4) {
+        inputs = std::max<std::size_t>(inputs, 1);
+        double per_input = seconds(latency) / static_cast<double>(inputs);
+        auto& like = latencies_[std::min<std::size_t>(std::bit_width(inputs) - 1, size_classes - 1)];
+        double floor = like.size() ? like.min() : per_input;
+        like.add(per_input);
+        double over = (per_input - floor) * static_cast<double>(inputs);
+        if (per_input > options_.queueing_factor * floor && over > seconds(options_.min_queueing_delay) &&
+            like.size() > 4) {
             on_drop(started, now);
             return;
         }
@@ -83,9 +95,11 @@ private:
         sem_.set_limit(static_cast<std::size_t>(limit_));
     }
 
+    static constexpr std::size_t size_classes = 8; // 1, 2-3, ..., 64-127, 128+
+
     limiter_options options_;
     double limit_;
-    quantile_window latencies_;
+    std::vector<quantile_window> latencies_; // per size class
     semaphore sem_;
     time_point last_decrease_{};
     std::size_t decreases_ = 0;

@@ -1,0 +1,135 @@
+// service_model: service times learnt apart from queueing, on virtual time.
+#include <herd/async/limiter.hpp>
+#include <herd/async/service_model.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <deque>
+
+using namespace herd;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A one-at-a-time server costing `fixed` + `per_input` x n per request, fed
+// requests of `sizes` with `depth` in flight from time 0 (a new one is sent
+// when one is answered). Reports every completion to `model` and returns
+// the mean latency the client saw.
+double serve(service_model& model, const std::vector<std::size_t>& sizes, std::size_t depth, duration fixed,
+             duration per_input) {
+    struct req {
+        std::size_t n;
+        time_point sent;
+    };
+    std::deque<req> queue;
+    time_point now{}, free_at{};
+    std::size_t next = 0;
+    double latency = 0;
+    while (next < sizes.size() && queue.size() < depth) queue.push_back({sizes[next++], now});
+    while (!queue.empty()) {
+        auto r = queue.front();
+        queue.pop_front();
+        auto start = std::max(free_at, r.sent);
+        free_at = start + fixed + per_input * static_cast<long>(r.n);
+        model.on_complete(r.n, r.sent, free_at);
+        latency += seconds(free_at - r.sent);
+        now = free_at;
+        if (next < sizes.size()) queue.push_back({sizes[next++], now});
+    }
+    return latency / static_cast<double>(sizes.size());
+}
+
+} // namespace
+
+TEST_CASE("service model: separates the fixed and per-input cost, whatever the queue depth") {
+    std::vector<std::size_t> sizes;
+    for (int i = 0; i < 40; ++i) sizes.push_back(i % 2 ? 32 : 8);
+    for (std::size_t depth : {1, 2, 4, 16}) {
+        service_model m;
+        double mean_latency = serve(m, sizes, depth, 25ms, 13ms);
+        INFO("depth " << depth << ", mean latency " << mean_latency);
+        REQUIRE(m.known());
+        CHECK(m.fixed() == Approx(0.025).margin(1e-9));
+        CHECK(m.per_input() == Approx(0.013).margin(1e-9));
+        CHECK(m.predict(64) == Approx(0.025 + 64 * 0.013).margin(1e-9));
+        if (depth >= 4) CHECK(mean_latency > 3 * m.predict(20)); // the queue was there, and ignored
+    }
+}
+
+TEST_CASE("service model: one size only puts every cost on the inputs") {
+    service_model m;
+    serve(m, std::vector<std::size_t>(10, 16), 2, 16ms, 1ms);
+    CHECK(m.fixed() == 0);
+    CHECK(m.per_input() == Approx(0.002).margin(1e-9)); // (16 + 16) ms / 16
+}
+
+TEST_CASE("service model: a random tail is ignored, a lasting slowdown is learnt") {
+    service_model m;
+    time_point t{};
+    auto complete = [&](std::size_t n, duration service) {
+        m.on_complete(n, t, t + service);
+        t += service;
+    };
+    for (int i = 0; i < 20; ++i) complete(i % 2 ? 4 : 8, 10ms + 1ms * (i % 2 ? 4 : 8));
+    auto before = m.predict(8);
+    complete(8, 180ms); // one 10x tail
+    CHECK(m.predict(8) == Approx(before).margin(1e-12));
+    complete(8, 180ms); // still within outliers_in_a_row (3)
+    CHECK(m.predict(8) == Approx(before).margin(1e-12));
+    complete(8, 180ms); // the third in a row: the node did slow down
+    CHECK(m.predict(8) > before);
+}
+
+TEST_CASE("service model: batch size amortises the fixed cost and fills the target time") {
+    service_model m;
+    CHECK(m.batch_for(0.05, 300ms, 1, 64, 16) == 16); // nothing known: the fallback
+    std::vector<std::size_t> sizes;
+    for (int i = 0; i < 20; ++i) sizes.push_back(i % 2 ? 4 : 16);
+    serve(m, sizes, 2, 25ms, 13ms);
+    // Fixed 25 ms at <= 5%: 25 x 0.95 / (0.05 x 13) = 36.5 -> 37 texts, more
+    // than the 300 ms target needs (23).
+    CHECK(m.batch_for(0.05, 300ms, 1, 64, 16) == 37);
+    CHECK(m.batch_for(0.05, 1s, 1, 64, 16) == 64);  // 77 wanted, capped
+    CHECK(m.batch_for(0.05, 300ms, 1, 20, 16) == 20);
+    CHECK(m.batch_for(0.05, 300ms, 40, 64, 16) == 40);
+}
+
+TEST_CASE("limiter: queueing is judged within a size class") {
+    asio::io_context io;
+    limiter lim(io.get_executor(), {.initial_limit = 4});
+    time_point t{};
+    // 64-text requests at 10 ms per text.
+    for (int i = 0; i < 10; ++i) {
+        t += 1s;
+        lim.on_success(640ms, 64, t, t + 640ms);
+    }
+    auto before = lim.exact_limit();
+    // A 1-text request costs the fixed cost too: 35 ms per text is not
+    // queueing next to 64-text requests.
+    for (int i = 0; i < 6; ++i) {
+        t += 1s;
+        lim.on_success(35ms, 1, t, t + 35ms);
+    }
+    CHECK(lim.exact_limit() == before);
+    CHECK(lim.decreases() == 0);
+    // A 64-text request at 3x its class's minimum is.
+    t += 1s;
+    lim.on_success(1920ms, 64, t, t + 1920ms);
+    CHECK(lim.decreases() == 1);
+}
+
+TEST_CASE("limiter: sub-millisecond jitter on a fast node is not queueing") {
+    asio::io_context io;
+    limiter lim(io.get_executor(), {.initial_limit = 4});
+    time_point t{};
+    for (int i = 0; i < 10; ++i) {
+        t += 10ms;
+        lim.on_success(100us, 1, t, t + 100us);
+    }
+    t += 10ms;
+    lim.on_success(900us, 1, t, t + 900us); // 9x the minimum, 0.8 ms above it
+    CHECK(lim.decreases() == 0);
+    t += 10ms;
+    lim.on_success(3ms, 1, t, t + 3ms); // 2.9 ms above: queueing
+    CHECK(lim.decreases() == 1);
+}
