@@ -81,6 +81,35 @@ TEST_CASE("chat: cancelling before the first part marks no node failed and tries
     CHECK(requests_a + requests_b == 1); // never moved to the other node
 }
 
+TEST_CASE("chat: cancelling while the request is being written marks no node failed") {
+    // A node that accepts and never reads: a 32 MiB prompt cannot be
+    // written into loopback's socket buffers, so the write is pending.
+    asio::io_context io;
+    auto never_reads = [](tcp::socket s) -> awaitable<void> {
+        co_await s.async_wait(tcp::socket::wait_error, compat::use_nothrow);
+    };
+    scripted_server a(io, never_reads), b(io, never_reads);
+    pool p(io.get_executor(), config_for({a.url(), b.url()}));
+    asio::cancellation_signal cancel;
+    std::exception_ptr error;
+    bool done = false;
+    asio::co_spawn(io, p.chat(chat_request("llama3.2").user(std::string(32 * 1024 * 1024, 'x'))),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, chat_response) {
+                       error = e;
+                       done = true;
+                   }));
+    REQUIRE(eventually(io, [&] { return a.accepted() + b.accepted() == 1; }));
+    cancel.emit(asio::cancellation_type::terminal);
+    REQUIRE(eventually(io, [&] { return done; }));
+    CHECK(code_of(error) == asio::error::operation_aborted);
+    for (std::size_t i = 0; i < 2; ++i) {
+        INFO("node " << i);
+        CHECK(p.at(i).counters().requests == 0);
+        CHECK(p.at(i).counters().failures == 0);
+    }
+    CHECK(a.accepted() + b.accepted() == 1); // never moved to the other node
+}
+
 TEST_CASE("chat: call_timeout bounds a chat whose node never answers") {
     asio::io_context io;
     int requests = 0;
