@@ -178,3 +178,25 @@ TEST_CASE("chat: call_timeout bounds the wait for a chat slot") {
     CHECK(connections == 1); // the second chat never reached the node
     CHECK(p.at(0).counters().failures == 0);
 }
+
+TEST_CASE("chat: call_timeout bounds the whole answer, after the first part too") {
+    asio::io_context io;
+    int connections = 0;
+    scripted_server a(io, one_open_stream(connections)); // one part, then silence
+    auto cfg = config_for({a.url()});
+    cfg.call_timeout = std::chrono::milliseconds(300); // the setting under test; stream_idle_timeout is 60 s
+    pool p(io.get_executor(), cfg);
+    std::string message;
+    std::error_code ec;
+    try {
+        test::run(io, p.chat(chat_request("llama3.2").user("Hello")));
+    } catch (const herd::error& e) {
+        ec = e.code();
+        message = e.what();
+    }
+    CHECK(ec == errc::timeout);
+    CHECK(message.find("call_timeout") != std::string::npos);
+    CHECK(connections == 1);
+    CHECK(p.at(0).counters().failures == 0); // the call's deadline, not the node's fault
+    CHECK(p.at(0).counters().cancelled == 1);
+}
