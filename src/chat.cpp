@@ -13,6 +13,14 @@
 
 namespace herd {
 
+namespace {
+
+// A pump() failure that is the call's deadline, not the node's: reported
+// as errc::timeout but never recorded against the node.
+const std::error_code call_timed_out = ::asio::error::timed_out;
+
+} // namespace
+
 struct completion_stream::state {
     std::unique_ptr<http::body_stream> body;
     ollama::ndjson_splitter lines;
@@ -21,6 +29,7 @@ struct completion_stream::state {
     herd::node* source = nullptr; // qualified: completion_stream::node() hides the type
     time_point started{};
     duration idle_timeout{};
+    time_point call_deadline = time_point::max(); // pool_config::call_timeout, for whole answers
     std::string received;
     std::size_t handed_out = 0;
     bool done = false;
@@ -46,7 +55,10 @@ struct completion_stream::state {
     awaitable<failure> pump() {
         while (ready.empty() && !broken) { // read() hands out buffered bytes before it ends
             std::error_code ec;
-            auto piece = co_await body->read(clock::now() + idle_timeout, ec);
+            auto idle_deadline = clock::now() + idle_timeout;
+            auto piece = co_await body->read(std::min(idle_deadline, call_deadline), ec);
+            if (ec == errc::timeout && clock::now() >= call_deadline && call_deadline < idle_deadline)
+                co_return failure{call_timed_out, "the call took longer than pool_config::call_timeout"};
             if (ec) co_return failure{ec, ec == errc::timeout ? "no part within the idle timeout" : ec.message()};
             if (!piece) break;
             if (!lines.feed(*piece)) co_return failure{errc::body_too_large, "a stream line exceeds the limit"};
@@ -88,8 +100,9 @@ awaitable<std::optional<chat_part>> completion_stream::next() {
     if (s.ready.empty()) {
         auto started = clock::now();
         auto f = co_await s.pump();
-        if (f.code == ::asio::error::operation_aborted) {
-            cancel();
+        if (f.code == ::asio::error::operation_aborted || f.code == call_timed_out) {
+            cancel(); // the caller's doing, not the node's
+            if (f.code == call_timed_out) f.code = errc::timeout;
             f.raise();
         }
         if (!f && s.ready.empty()) f = failure{errc::connection_lost, "the stream ended without a final part"};
@@ -152,14 +165,46 @@ node* pool::impl::route_completion(const completion_request& req, std::span<node
     return best;
 }
 
-awaitable<completion_stream> pool::impl::open_stream(const completion_request& req) {
+namespace {
+
+// A chat permit on `lim` by `deadline`: {timeout, empty} when the deadline
+// passes first, {operation_aborted, empty} when the caller cancels.
+awaitable<std::pair<std::error_code, semaphore::permit>> permit_by(limiter& lim, int priority, time_point deadline) {
+    if (auto p = lim.gate().try_acquire()) co_return std::pair{std::error_code{}, std::move(p)};
+    auto wait = [](limiter& l, int pr) -> awaitable<std::pair<std::error_code, semaphore::permit>> {
+        try {
+            auto p = co_await l.acquire(pr);
+            co_return std::pair{std::error_code{}, std::move(p)};
+        } catch (const std::system_error& e) {
+            co_return std::pair{e.code(), semaphore::permit{}};
+        }
+    };
+    using namespace compat::awaitable_operators;
+    ::asio::steady_timer timer(co_await ::asio::this_coro::executor, deadline);
+    auto r = co_await (wait(lim, priority) || timer.async_wait(compat::use_nothrow));
+    if (r.index() == 0) co_return std::move(std::get<0>(r));
+    auto [tec] = std::get<1>(r);
+    co_return std::pair{tec ? std::error_code(tec) : make_error_code(errc::timeout), semaphore::permit{}};
+}
+
+} // namespace
+
+awaitable<completion_stream> pool::impl::open_stream(const completion_request& req, bool bound_whole_call) {
     ensure_refreshing();
+    // Read, not awaited, after a failure: awaiting anything once cancelled throws.
+    auto cancellation = co_await ::asio::this_coro::cancellation_state;
+    const auto call_deadline = clock::now() + config.call_timeout;
     auto body = req.body();
     body["stream"] = true;
     const std::string payload = body.dump();
     const char* path = req.is_chat() ? "/api/chat" : "/api/generate";
     int priority = req.mode() == routing_mode::background ? semaphore::min_priority : req.priority();
     std::size_t attempts = req.mode() == routing_mode::reliable ? config.retry.max_attempts * 2 : config.retry.max_attempts;
+    auto call_timeout = [&](node& n, const char* where) {
+        return failure{errc::timeout, fmt::format("chat call timed out after pool_config::call_timeout ({} ms) {} {}",
+                                                  std::chrono::duration_cast<std::chrono::milliseconds>(config.call_timeout).count(),
+                                                  where, n.name())};
+    };
 
     std::vector<node*> tried;
     std::vector<node_cause> causes;
@@ -170,13 +215,20 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
         auto s = std::make_unique<completion_stream::state>();
         s->source = n;
         s->idle_timeout = config.stream_idle_timeout;
-        s->permit = co_await n->chat_limiter().acquire(priority);
+        s->call_deadline = call_deadline;
+        auto [pec, permit] = co_await permit_by(n->chat_limiter(), priority, call_deadline);
+        if (pec == errc::timeout) call_timeout(*n, "waiting for a chat slot on").raise();
+        if (pec) failure{pec, "cancelled while waiting for a chat slot"}.raise();
+        s->permit = std::move(permit);
         auto started = clock::now();
         s->started = started;
-        auto first_deadline = started + (n->model(req.model()) >= model_state::loaded ? config.request_timeout
-                                                                                       : config.first_load_timeout);
+        auto first_deadline = std::min(call_deadline, started + (n->model(req.model()) >= model_state::loaded
+                                                                     ? config.request_timeout
+                                                                     : config.first_load_timeout));
         http::connection_options options{.connect_timeout = config.connect_timeout};
+        options.limits.max_body_bytes = std::numeric_limits<std::size_t>::max(); // a stream is bounded per line
         s->body = std::make_unique<http::body_stream>(ex, n->url(), options);
+        s->lines = ollama::ndjson_splitter(config.max_response_bytes);
         failure f;
         auto ec = co_await s->body->start(n->http().format("POST", path, payload), first_deadline);
         if (ec) {
@@ -184,8 +236,15 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
         } else if (s->body->status() != 200) {
             http::message answer = s->body->head();
             std::error_code rec;
-            while (auto piece = co_await s->body->read(first_deadline, rec)) answer.body += *piece;
-            f = ollama::check_status(answer);
+            while (auto piece = co_await s->body->read(first_deadline, rec)) {
+                answer.body += *piece;
+                if (answer.body.size() > config.max_response_bytes) {
+                    rec = errc::body_too_large;
+                    break;
+                }
+            }
+            f = rec == errc::body_too_large ? failure{rec, fmt::format("{}: {}", n->name(), rec.message())}
+                                            : ollama::check_status(answer);
             if (f.code == errc::model_not_found) n->set_model(req.model(), model_state::absent);
         } else {
             s->idle_timeout = first_deadline - clock::now(); // the first part may wait for a model load
@@ -193,10 +252,21 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
             s->idle_timeout = config.stream_idle_timeout;
             if (!f && s->ready.empty()) f = failure{errc::connection_lost, "no part before the stream ended"};
         }
-        if (f.code == ::asio::error::operation_aborted) f.raise();
+        // A cancelled caller or the call's own deadline says nothing about
+        // the node: neither is recorded against it, and no other node is tried.
+        bool cancelled = cancellation.cancelled() != ::asio::cancellation_type::none;
+        if (f.code == ::asio::error::operation_aborted || cancelled) {
+            n->record_cancelled();
+            failure{::asio::error::operation_aborted, "cancelled"}.raise();
+        }
+        if (f && (f.code == call_timed_out || clock::now() >= call_deadline)) {
+            n->record_cancelled();
+            call_timeout(*n, "waiting for the first part from").raise();
+        }
         if (!f) {
             n->record_first_token(clock::now() - started, started, clock::now());
             n->saw_loaded(req.model());
+            if (!bound_whole_call) s->call_deadline = time_point::max(); // the caller paces a stream
             co_return completion_stream(std::move(s));
         }
         n->record_failure(f, started, clock::now(), true);
@@ -212,7 +282,7 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
 }
 
 awaitable<chat_response> pool::impl::whole(const completion_request& req) {
-    auto stream = co_await open_stream(req);
+    auto stream = co_await open_stream(req, true);
     chat_response response;
     response.node = stream.node();
     while (auto part = co_await stream.next()) ollama::accumulate(response, *part);
@@ -221,8 +291,8 @@ awaitable<chat_response> pool::impl::whole(const completion_request& req) {
 
 awaitable<void> pool::impl::refresh_node(node& n) {
     auto deadline = clock::now() + config.connect_timeout + std::chrono::seconds(2);
-    auto [tec, tags] = co_await n.http().request(n.http().format("GET", "/api/tags"), deadline);
-    auto [pec, ps] = co_await n.http().request(n.http().format("GET", "/api/ps"), deadline);
+    auto [tec, tags] = co_await n.http().control(n.http().format("GET", "/api/tags"), deadline);
+    auto [pec, ps] = co_await n.http().control(n.http().format("GET", "/api/ps"), deadline);
     if (tec || tags.status != 200) co_return; // keep what we knew
     auto names = [](const std::string& body, bool gpu_only) {
         std::vector<std::string> out;
@@ -273,12 +343,12 @@ awaitable<chat_response> pool::generate(generate_request request) {
 
 awaitable<completion_stream> pool::chat_stream(chat_request request) {
     auto self = impl_;
-    co_return co_await self->open_stream(request);
+    co_return co_await self->open_stream(request, false);
 }
 
 awaitable<completion_stream> pool::generate_stream(generate_request request) {
     auto self = impl_;
-    co_return co_await self->open_stream(request);
+    co_return co_await self->open_stream(request, false);
 }
 
 awaitable<void> pool::refresh_models() {
@@ -303,7 +373,7 @@ awaitable<std::vector<node_cause>> pool::prewarm(std::string_view model, std::sp
         g.spawn([](impl& s, node& nd, const std::string& p, const std::string& m,
                    std::vector<node_cause>& out) -> awaitable<void> {
             auto deadline = clock::now() + s.config.first_load_timeout;
-            auto [ec, answer] = co_await nd.http().request(nd.http().format("POST", "/api/generate", p), deadline);
+            auto [ec, answer] = co_await nd.http().control(nd.http().format("POST", "/api/generate", p), deadline);
             failure f = ec ? failure{ec, ec.message()} : ollama::check_status(answer);
             if (f) out.push_back({nd.name(), f.code, f.describe()});
             else nd.saw_loaded(m);

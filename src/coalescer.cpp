@@ -1,5 +1,7 @@
 #include "pool_impl.hpp"
 
+#include <herd/async/task_group.hpp>
+
 #include <fmt/format.h>
 
 namespace herd {
@@ -27,6 +29,7 @@ awaitable<embed_outcome> pool::impl::embed_one(std::string_view text, embed_opti
     co_await w->signal.async_wait(compat::use_nothrow);
     embed_outcome out;
     if (!w->done) { // cancelled: leave the open batch if still there
+        w->abandoned = true;
         std::erase(c.open, w);
         out.fail = failure{::asio::error::operation_aborted, "cancelled"};
         co_return out;
@@ -59,6 +62,12 @@ void pool::impl::flush(coalescer& c) {
 
 awaitable<void> pool::impl::run_coalesced(std::shared_ptr<impl>, coalescer& c,
                                           std::vector<std::shared_ptr<coalesce_waiter>> batch) {
+    co_await settle(c, batch);
+    --c.in_flight;
+    flush(c);
+}
+
+awaitable<void> pool::impl::settle(coalescer& c, std::span<const std::shared_ptr<coalesce_waiter>> batch) {
     std::vector<std::string_view> texts;
     int priority = semaphore::min_priority;
     for (auto& w : batch) {
@@ -66,6 +75,24 @@ awaitable<void> pool::impl::run_coalesced(std::shared_ptr<impl>, coalescer& c,
         priority = std::max(priority, w->priority);
     }
     auto out = co_await run_embed(c.params, texts, priority);
+    // A 400 names no input: Ollama rejects the whole request when any one
+    // text is bad (over-long with truncate=false). Halve and resend, so
+    // only the bad texts fail. Callers who left meanwhile are not resent.
+    if (out.fail.code == errc::bad_request && batch.size() > 1) {
+        std::vector<std::shared_ptr<coalesce_waiter>> live;
+        for (auto& w : batch)
+            if (!w->abandoned) live.push_back(w);
+        if (live.size() > 1) {
+            auto half = live.size() / 2;
+            std::span<const std::shared_ptr<coalesce_waiter>> all(live);
+            task_group halves(ex);
+            halves.spawn(settle(c, all.first(half)));
+            halves.spawn(settle(c, all.subspan(half)));
+            co_await halves.join();
+            co_return;
+        }
+        batch = live; // one caller left: its own 400
+    }
     for (std::size_t i = 0; i < batch.size(); ++i) {
         auto& w = *batch[i];
         if (out.fail) w.fail = out.fail;
@@ -73,8 +100,6 @@ awaitable<void> pool::impl::run_coalesced(std::shared_ptr<impl>, coalescer& c,
         w.done = true;
         w.signal.cancel();
     }
-    --c.in_flight;
-    flush(c);
 }
 
 } // namespace herd

@@ -20,13 +20,14 @@ public:
         case errc::http_error: return "unexpected HTTP status";
         case errc::protocol_error: return "malformed response";
         case errc::header_too_large: return "response header too large";
-        case errc::body_too_large: return "response body too large";
+        case errc::body_too_large: return "response body over the size limit (pool_config::max_response_bytes)";
         case errc::wrong_embedding_count: return "node returned the wrong number of embeddings";
         case errc::stream_error: return "error inside the response stream";
         case errc::all_nodes_failed: return "every node failed";
         case errc::no_nodes: return "no node can serve the request";
         case errc::node_ejected: return "node is ejected";
         case errc::budget_exhausted: return "retry budget exhausted";
+        case errc::pipeline_aborted: return "connection closed because a request ahead of this one timed out";
         }
         return "unknown herd error";
     }

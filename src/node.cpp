@@ -91,6 +91,7 @@ void node::record_success(duration latency, std::size_t inputs, time_point start
 }
 
 void node::record_failure(const failure& f, time_point started, time_point now, bool completion) {
+    if (f.code == errc::pipeline_aborted) return; // another request's timeout: says nothing of this node
     ++counters_.requests;
     ++counters_.failures;
     counters_.last_error = f.describe();

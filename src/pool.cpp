@@ -11,6 +11,7 @@ pool::impl::impl(executor e, pool_config c)
     options.http.connections = config.connections_per_node;
     options.http.connection.pipeline_depth = config.pipeline_depth;
     options.http.connection.connect_timeout = config.connect_timeout;
+    options.http.connection.limits.max_body_bytes = config.max_response_bytes;
     options.limiter = config.limiter;
     options.chat_limiter = config.chat_limiter;
     options.health = config.health;
@@ -95,6 +96,7 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
     std::vector<node_cause> causes;
     embed_outcome last;
     bool budget_spent = false;
+    bool innocent = false; // the last attempt died for a request ahead of it
     for (std::size_t attempt = 0; attempt < std::max<std::size_t>(config.retry.max_attempts, 1); ++attempt) {
         if (clock::now() >= call_deadline) break;
         node* primary = route(params.model, tried);
@@ -104,7 +106,7 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
             going_round = true;
         }
         if (!primary) break;
-        if (attempt > 0) {
+        if (attempt > 0 && !innocent) {
             if (!budget.try_retry(clock::now())) {
                 budget_spent = true;
                 break;
@@ -139,6 +141,10 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
         }
         if (last.fail.code == ::asio::error::operation_aborted) co_return last;
         node* failed = last.source;
+        // Resent at once, to any node (its own included), at no cost to the
+        // retry budget: neither the request nor the node was at fault.
+        innocent = last.fail.code == errc::pipeline_aborted;
+        if (innocent) continue;
         if (failed->health().ejected()) ensure_probing();
         std::erase_if(causes, [&](auto& c) { return c.node == failed->name(); });
         causes.push_back({failed->name(), last.fail.code, last.fail.describe()});
@@ -183,7 +189,7 @@ awaitable<void> pool::impl::probe_loop(std::shared_ptr<impl> self) {
 
 awaitable<void> pool::impl::probe(std::shared_ptr<impl>, node& n) {
     auto deadline = clock::now() + std::max(config.health.probe_interval * 4, config.connect_timeout);
-    auto [ec, response] = co_await n.http().request(n.http().format("GET", "/api/version"), deadline);
+    auto [ec, response] = co_await n.http().control(n.http().format("GET", "/api/version"), deadline);
     n.health().on_probe(!ec && response.status == 200, clock::now());
     probes_running.erase(&n);
 }

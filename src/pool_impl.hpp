@@ -26,6 +26,7 @@ struct coalesce_waiter {
     std::vector<float> embedding;
     failure fail;
     bool done = false;
+    bool abandoned = false; // the caller was cancelled: do not resend its text
 };
 
 struct coalescer {
@@ -80,10 +81,16 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     void flush(coalescer& c);
     awaitable<void> run_coalesced(std::shared_ptr<impl> self, coalescer& c,
                                   std::vector<std::shared_ptr<coalesce_waiter>> batch);
+    /// Sends `batch` as one request and wakes its callers; on a 400 splits
+    /// it in halves and settles each, so only the offending texts fail.
+    awaitable<void> settle(coalescer& c, std::span<const std::shared_ptr<coalesce_waiter>> batch);
 
     // Completions (chat.cpp).
     node* route_completion(const completion_request& req, std::span<node* const> tried);
-    awaitable<completion_stream> open_stream(const completion_request& req);
+    /// Opens a stream once its first part arrived. Cancelling the caller or
+    /// passing call_timeout never counts against a node. `bound_whole_call`:
+    /// call_timeout also bounds the parts after the first (whole answers).
+    awaitable<completion_stream> open_stream(const completion_request& req, bool bound_whole_call);
     awaitable<chat_response> whole(const completion_request& req);
     awaitable<void> refresh_node(node& n);
     awaitable<void> refresh_all();

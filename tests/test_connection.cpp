@@ -155,6 +155,41 @@ TEST_CASE("connection: a server that never answers times out and the connection 
     CHECK_FALSE(c.is_open());
 }
 
+TEST_CASE("connection: a timeout fails the written requests behind it with pipeline_aborted; unsent ones move") {
+    asio::io_context io;
+    int connections = 0;
+    scripted_server server(io, [&](tcp::socket s) -> awaitable<void> {
+        if (++connections == 1) {
+            co_await test::read_requests(s, 100); // takes two, answers none
+            co_return;
+        }
+        for (;;) {
+            auto reqs = co_await test::read_requests(s, 1);
+            if (reqs.empty()) co_return;
+            std::string out = test::response_with_body("for" + reqs[0].target);
+            co_await asio::async_write(s, asio::buffer(out), compat::use_nothrow);
+        }
+    });
+    auto u = *http::url::parse(server.url());
+    http::connection c(io.get_executor(), u, {.pipeline_depth = 2});
+    std::vector<http::response_result> results(3);
+    test::run(io, [&]() -> awaitable<void> {
+        task_group group(io.get_executor());
+        for (int i = 0; i < 3; ++i)
+            group.spawn([](http::connection& conn, std::string req, time_point deadline,
+                           http::response_result& slot) -> awaitable<void> {
+                slot = co_await conn.request(std::move(req), deadline);
+            }(c, get(u, "/" + std::to_string(i)), in(std::chrono::milliseconds(i == 0 ? 100 : 10000)), results[i]));
+        co_await group.join();
+    }());
+    CHECK(results[0].ec == errc::timeout);
+    CHECK(results[1].ec == errc::pipeline_aborted); // written behind the stalled one
+    CHECK(is_retryable(results[1].ec));
+    REQUIRE_FALSE(results[2].ec); // never written: sent on a new connection
+    CHECK(results[2].response.body == "for/2");
+    CHECK(connections == 2);
+}
+
 TEST_CASE("connection: refused connect is connect_failed") {
     asio::io_context io;
     std::uint16_t port;
@@ -218,4 +253,30 @@ TEST_CASE("url parsing") {
     CHECK_FALSE(http::url::parse("https://x:1"));
     CHECK_FALSE(http::url::parse("http://x:99999"));
     CHECK_FALSE(http::url::parse(""));
+}
+
+TEST_CASE("client::control sends on a connection of its own and closes it") {
+    asio::io_context io;
+    bool closed_by_client = false;
+    scripted_server server(io, [&](tcp::socket s) -> awaitable<void> {
+        auto reqs = co_await test::read_requests(s, 1);
+        if (reqs.empty()) co_return;
+        std::string out = test::response_with_body("control" + reqs[0].target);
+        co_await asio::async_write(s, asio::buffer(out), compat::use_nothrow);
+        closed_by_client = (co_await test::read_requests(s, 1)).empty();
+    });
+    auto u = *http::url::parse(server.url());
+    http::client cl(io.get_executor(), u, {.connections = 2});
+    auto r = test::run(io, cl.control(cl.format("GET", "/api/version"), in(std::chrono::seconds(5))));
+    REQUIRE_FALSE(r.ec);
+    CHECK(r.response.body == "control/api/version");
+    CHECK(cl.connects() == 0); // the pipelined connections were not used
+    CHECK(cl.in_flight() == 0);
+    auto limit = clock::now() + std::chrono::seconds(5); // until the server sees the close
+    while (!closed_by_client && clock::now() < limit) {
+        io.restart();
+        io.run_for(std::chrono::milliseconds(5));
+    }
+    CHECK(closed_by_client);
+    CHECK(server.accepted() == 1);
 }

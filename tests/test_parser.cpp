@@ -109,6 +109,46 @@ TEST_CASE("parser enforces header and body limits") {
     }
 }
 
+TEST_CASE("parser never reserves a claimed body ahead of its bytes") {
+    // A node claims 500 MB under a limit that allows it and sends 1000 bytes.
+    parser p(message_kind::response, {.max_header_bytes = 1024, .max_body_bytes = 1024u * 1024 * 1024});
+    auto r = p.feed("HTTP/1.1 200 OK\r\nContent-Length: 500000000\r\n\r\n");
+    REQUIRE_FALSE(r.ec);
+    REQUIRE(p.headers_done());
+    CHECK(p.current().body.capacity() < 64);
+    r = p.feed(std::string(1000, 'x'));
+    REQUIRE_FALSE(r.ec);
+    CHECK(p.current().body.size() == 1000);
+    CHECK(p.current().body.capacity() < 4096); // received plus a small step, not 500 MB
+}
+
+TEST_CASE("parser grows a large body in few steps and never past its Content-Length") {
+    const std::size_t length = 5 * 1024 * 1024 + 17;
+    parser p(message_kind::response);
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";
+    REQUIRE_FALSE(p.feed(head).ec);
+    const std::string piece(64 * 1024, 'y');
+    std::size_t sent = 0, reallocations = 0, capacity = p.current().body.capacity();
+    bool complete = false;
+    while (sent < length) {
+        auto n = std::min(piece.size(), length - sent);
+        auto r = p.feed(std::string_view(piece).substr(0, n));
+        REQUIRE_FALSE(r.ec);
+        sent += n;
+        complete = r.complete;
+        if (complete) break;
+        auto now = p.current().body.capacity();
+        if (now != capacity) ++reallocations;
+        capacity = now;
+        CHECK(capacity <= 2 * sent + 1024 * 1024);
+    }
+    REQUIRE(complete);
+    auto m = p.take();
+    CHECK(m.body.size() == length);
+    CHECK(m.body.capacity() <= length + 64 * 1024);
+    CHECK(reallocations <= 16);
+}
+
 TEST_CASE("parser reports a response cut by the peer as connection_lost") {
     parser p(message_kind::response);
     auto r = p.feed("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345");

@@ -29,6 +29,8 @@ enum class errc {
     no_nodes,              ///< the pool has no node (or none with the model)
     node_ejected,          ///< the node is ejected by health checking
     budget_exhausted,      ///< retry budget spent; the last cause is attached
+    pipeline_aborted,      ///< dropped because a request ahead on its pipelined
+                           ///< connection timed out: resend; not the node's failure
 };
 
 const std::error_category& category() noexcept;

@@ -38,6 +38,13 @@ struct pool_config {
     /// How often /api/tags and /api/ps are asked again (0: only on demand).
     duration model_refresh_interval = std::chrono::seconds(30);
 
+    /// Largest response body accepted from a node (an /api/embed reply,
+    /// /api/tags, an error body) and longest line of a streamed answer; a
+    /// node claiming or sending more fails the request with
+    /// errc::body_too_large. The default fits 64 texts x 4096 dimensions of
+    /// JSON floats (about 6 MB) with margin.
+    std::size_t max_response_bytes = 16 * 1024 * 1024;
+
     /// Texts per /api/embed request when splitting a list.
     std::size_t max_batch = 64;
     /// Join concurrent single embeds into one request (see pool::embed).

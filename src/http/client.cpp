@@ -21,6 +21,14 @@ awaitable<response_result> client::request(std::string bytes, time_point deadlin
     co_return co_await best->request(std::move(bytes), deadline, head);
 }
 
+awaitable<response_result> client::control(std::string bytes, time_point deadline, bool head) {
+    connection_options once = options_.connection;
+    once.pipeline_depth = 1;
+    connection c(ex_, target_, once);
+    auto result = co_await c.request(std::move(bytes), deadline, head);
+    co_return result; // c closes its socket as it goes
+}
+
 std::string client::format(std::string_view method, std::string_view path, std::string_view body,
                            std::string_view content_type) const {
     std::string out;

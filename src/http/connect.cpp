@@ -14,7 +14,10 @@ awaitable<std::error_code> connect_within(::asio::ip::tcp::socket& socket, const
     ::asio::steady_timer timer(co_await ::asio::this_coro::executor, timeout);
     auto r = co_await (::asio::async_connect(socket, endpoints, compat::use_nothrow) ||
                        timer.async_wait(compat::use_nothrow));
-    std::error_code ec = r.index() == 0 ? std::get<0>(std::get<0>(r)) : make_error_code(errc::connect_failed);
+    // The timer's branch ends with operation_aborted only when the caller
+    // cancelled: that is the caller's doing, not a refusal by the node.
+    std::error_code ec = r.index() == 0 ? std::get<0>(std::get<0>(r)) : std::get<0>(std::get<1>(r));
+    if (r.index() == 1 && !ec) ec = errc::connect_failed;
     if (!ec) socket.set_option(::asio::ip::tcp::no_delay(true), ec);
     if (ec) {
         std::error_code ignored;

@@ -170,7 +170,9 @@ struct connection::impl : std::enable_shared_from_this<impl> {
         return keep_alive;
     }
 
-    void drop(std::size_t gen, std::error_code ec) {
+    // `dying`: the server itself failed (rather than one request timing
+    // out), so requests not yet written fail too if it never answered.
+    void drop(std::size_t gen, std::error_code ec, bool dying = true) {
         if (gen != generation || st == state::closed) return;
         st = state::closed;
         std::error_code ignored;
@@ -182,7 +184,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
         // Requests never written may go on a new connection, unless this
         // one closed before answering anything (a dying server): then they
         // fail too rather than spin on reconnects.
-        if (responses_this_session == 0 && !lost.empty()) {
+        if (dying && responses_this_session == 0 && !lost.empty()) {
             auto waiting = std::move(pending);
             pending.clear();
             for (auto& o : waiting) complete(o, errc::connection_lost);
@@ -231,7 +233,7 @@ awaitable<response_result> connection::request(std::string bytes, time_point dea
     if (ec == ::asio::error::operation_aborted) co_return response_result{ec, {}};
     // Deadline passed. A written request with no answer means the server
     // stalled: close, so requests behind it fail fast and can move.
-    if (o->written && self->st == impl::state::open) self->drop(self->generation, errc::connection_lost);
+    if (o->written && self->st == impl::state::open) self->drop(self->generation, errc::pipeline_aborted, false);
     co_return response_result{errc::timeout, {}};
 }
 

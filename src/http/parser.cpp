@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 namespace herd::http {
 
@@ -12,6 +13,10 @@ std::string_view message::header(std::string_view name) const noexcept {
         if (k == name) return v;
     return {};
 }
+
+namespace {
+constexpr std::size_t reserve_step = 1024 * 1024;
+} // namespace
 
 struct parser::impl {
     llhttp_t llhttp{};
@@ -27,6 +32,7 @@ struct parser::impl {
     bool no_body_next = false;
     std::size_t header_bytes = 0;
     std::size_t body_bytes = 0;
+    std::uint64_t declared_length = 0; // Content-Length of the current message, 0 if none
     std::function<void(std::string_view)> sink;
     std::error_code user_error;
 
@@ -102,9 +108,10 @@ struct parser::impl {
         msg.status = llhttp_get_status_code(&llhttp);
         msg.keep_alive = llhttp_should_keep_alive(&llhttp) != 0;
         msg.chunked = (llhttp.flags & F_CHUNKED) != 0;
+        declared_length = 0;
         if (llhttp.flags & F_CONTENT_LENGTH) {
             if (llhttp.content_length > limits.max_body_bytes) return fail(errc::body_too_large);
-            if (!sink) msg.body.reserve(llhttp.content_length);
+            declared_length = llhttp.content_length;
         }
         head_done = true;
         if (no_body_next) {
@@ -117,11 +124,30 @@ struct parser::impl {
     int on_body(const char* at, size_t n) {
         body_bytes += n;
         if (body_bytes > limits.max_body_bytes) return fail(errc::body_too_large);
-        if (sink)
+        if (sink) {
             sink(std::string_view(at, n));
-        else
+        } else {
+            grow_body(n);
             msg.body.append(at, n);
+        }
         return 0;
+    }
+
+    // Room for `n` more body bytes. A claimed Content-Length is trusted
+    // only as a cap, never reserved ahead: a node claiming 500 MB and
+    // sending nothing costs nothing. Growth doubles what was received,
+    // at most by reserve_step, so reallocations stay few.
+    void grow_body(std::size_t n) {
+        auto& body = msg.body;
+        std::size_t need = body.size() + n;
+        if (need <= body.capacity()) return;
+        std::size_t want = need + std::min(body.size(), reserve_step);
+        if (declared_length > 0) want = std::min<std::size_t>(want, std::max<std::size_t>(declared_length, need));
+        // Not reserve(): libstdc++ rounds a reserve up to twice the old capacity.
+        std::string bigger;
+        bigger.reserve(want);
+        bigger.append(body);
+        body.swap(bigger);
     }
 
     result finish_execute(llhttp_errno_t rc, const char* begin, std::size_t len) {

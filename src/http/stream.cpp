@@ -29,8 +29,13 @@ awaitable<std::error_code> body_stream::start(std::string request, time_point de
     ::asio::steady_timer timer(socket_.get_executor(), deadline);
     auto written = co_await (::asio::async_write(socket_, ::asio::buffer(request), compat::use_nothrow) ||
                              timer.async_wait(compat::use_nothrow));
-    if (written.index() == 1) co_return errc::timeout;
-    if (std::get<0>(std::get<0>(written))) co_return errc::connection_lost;
+    if (written.index() == 1) { // the deadline, or the caller cancelled
+        auto [tec] = std::get<1>(written);
+        co_return tec ? std::error_code(tec) : make_error_code(errc::timeout);
+    }
+    auto [wec, wn] = std::get<0>(written);
+    if (wec == ::asio::error::operation_aborted) co_return wec;
+    if (wec) co_return errc::connection_lost;
     while (!parser_.headers_done() && !finished_) {
         auto ec = co_await fill(deadline);
         if (ec) co_return ec;

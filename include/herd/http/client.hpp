@@ -4,6 +4,10 @@
 // pipeline, so a slow response delays as few requests as possible.
 // Concurrency limits live above (node's limiter); the client only spreads.
 //
+// Control traffic (health probes, /api/tags, /api/ps, model loads that
+// can take minutes) goes through control() on a connection of its own, so
+// it neither waits behind embeddings nor, by timing out, takes them down.
+//
 // Errors and cancellation are those of connection::request(). Not
 // thread-safe.
 
@@ -25,6 +29,12 @@ public:
 
     /// Sends a whole HTTP request on the least-loaded connection.
     awaitable<response_result> request(std::string bytes, time_point deadline, bool head = false);
+
+    /// Sends one request on a new connection that is closed once the answer
+    /// (or the deadline) comes: for control traffic. Never touches the
+    /// pipelined connections and is not counted in in_flight()/connects().
+    /// Errors and cancellation as connection::request().
+    awaitable<response_result> control(std::string bytes, time_point deadline, bool head = false);
 
     /// Builds a request with Host, Content-Type (when a body is given) and
     /// Content-Length headers for `target`.

@@ -16,7 +16,8 @@ awaitable<std::pair<std::error_code, resolved_endpoints>> resolve(const url& tar
 
 /// Connects `socket` to one of `endpoints` within `timeout`, with
 /// TCP_NODELAY. Returns errc::connect_failed on refusal or timeout (the
-/// socket is closed then). Honours Asio cancellation.
+/// socket is closed then). Honours Asio cancellation: a cancelled connect
+/// returns asio::error::operation_aborted, never connect_failed.
 awaitable<std::error_code> connect_within(::asio::ip::tcp::socket& socket, const resolved_endpoints& endpoints,
                                           duration timeout);
 

@@ -15,7 +15,9 @@
 //  - errc::timeout: no response by the deadline. A timed-out request that
 //    was already written closes the connection (a server that stopped
 //    answering would otherwise stall every request behind it), failing
-//    the others in flight with connection_lost.
+//    the others in flight with errc::pipeline_aborted: they did nothing
+//    wrong, may be resent, and say nothing about the node's health.
+//    Requests not yet written go on a new connection.
 //  - errc::protocol_error / header_too_large / body_too_large: the bytes
 //    were not a valid response; the connection is closed.
 //

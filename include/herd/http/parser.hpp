@@ -10,6 +10,11 @@
 // any byte llhttp rejects (errc::protocol_error). After an error the parser
 // must be reset() before further use.
 //
+// Memory: a claimed Content-Length is checked against the limit but never
+// reserved ahead; the body grows with the bytes that arrive (capacity at
+// most about twice what was received plus 1 MiB), so a peer that claims
+// a huge body and sends little costs little.
+//
 // Written over llhttp rather than by hand: llhttp is the parser Node.js runs,
 // a state machine that never allocates per byte.
 
@@ -27,7 +32,7 @@ namespace herd::http {
 
 struct parser_limits {
     std::size_t max_header_bytes = 64 * 1024;
-    std::size_t max_body_bytes = 512 * 1024 * 1024;
+    std::size_t max_body_bytes = 512 * 1024 * 1024; ///< herd's pool passes pool_config::max_response_bytes
 };
 
 enum class message_kind { request, response };

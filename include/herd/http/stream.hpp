@@ -11,8 +11,9 @@
 // Errors (returned, never thrown): connect_failed, connection_lost,
 // timeout, protocol_error, body_too_large. A non-2xx status is not an
 // error here: status() tells it and read() returns its body.
-// Cancellation: honours Asio cancellation (operation_aborted); close() or
-// destruction closes the socket at once.
+// Cancellation: honours Asio cancellation in every step (connect, write,
+// read): the result is then operation_aborted, never connect_failed or
+// timeout. close() or destruction closes the socket at once.
 // Not thread-safe.
 
 #include <herd/http/connection.hpp>
