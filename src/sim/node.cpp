@@ -136,12 +136,13 @@ awaitable<bool> node::handle(session& s, http::message& m) {
         // Control: no faults, not counted.
         auto answer = node_control(*this, m.method, path, m.body);
         s.out.clear();
-        wire::append_response(s.out, answer.status, wire::json_type, answer.body, m.keep_alive);
-        co_return co_await s.write(s.out) && m.keep_alive;
+        wire::framing f{.keep_alive = m.keep_alive, .http10 = m.http10};
+        wire::append_response(s.out, answer.status, wire::json_type, answer.body, f);
+        co_return co_await s.write(s.out) && wire::keeps_alive(f, answer.body.size());
     }
     live_counters::add(counters_.requests);
     live_counters::add(counters_.bytes_in, s.request_bytes());
-    exchange x{s, faults_, m.keep_alive};
+    exchange x{s, faults_, m.keep_alive, m.http10};
     bool keep = co_await dispatch(x, m, path);
     if (x.f == faults_ && x.f->die_after > 0 && ++served_ >= x.f->die_after && !stopped_) {
         die();
@@ -170,7 +171,7 @@ awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_
     }
     if (f.busy) {
         mark_fault(x);
-        co_return co_await reply(x, 503, wire::text_type, wire::busy_text);
+        co_return co_await reply_busy(x);
     }
     const bool every = f.error_every > 0 && ++error_seq_ % f.error_every == 0;
     if (every || rng_.chance(f.error_rate)) {
@@ -180,9 +181,12 @@ awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_
     }
 
     const bool get = m.method == "GET", head = m.method == "HEAD", post = m.method == "POST";
+    // Go's 405 page: its text, no charset, and the methods the route takes.
+    constexpr std::string_view not_allowed = "405 method not allowed";
     if (path == "/" || path == "/api/version" || path == "/api/tags" || path == "/api/ps") {
-        if (!get && !(head && path != "/api/ps"))
-            co_return co_await reply(x, 405, wire::text_type, "405 method not allowed");
+        const bool ps = path == "/api/ps";
+        if (!get && !(head && !ps))
+            co_return co_await reply(x, 405, wire::plain_type, not_allowed, head, ps ? "GET" : "HEAD, GET");
         if (path == "/") co_return co_await reply(x, 200, wire::text_type, "Ollama is running", head);
         if (path == "/api/version") {
             x.s.body = "{\"version\":";
@@ -194,11 +198,11 @@ awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_
         co_return co_await reply(x, 200, wire::json_type, x.s.body, head);
     }
     if (embed || legacy || chat || generate) {
-        if (!post) co_return co_await reply(x, 405, wire::text_type, "405 method not allowed");
+        if (!post) co_return co_await reply(x, 405, wire::plain_type, not_allowed, head, "POST");
         if (embed || legacy) co_return co_await api_embed(x, m, legacy);
         co_return co_await api_chat(x, m, generate);
     }
-    co_return co_await reply(x, 404, wire::text_type, "404 page not found");
+    co_return co_await reply(x, 404, wire::plain_type, "404 page not found", head);
 }
 
 } // namespace herd::sim
