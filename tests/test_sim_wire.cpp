@@ -130,6 +130,14 @@ TEST_CASE("sim wire: Go's 404 and 405 pages, Allow, HEAD without a body") {
     CHECK(exchange_raw(p, "BLAH\x01\x02 /\r\n\r\n") ==
           "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
           "400 Bad Request");
+    // A foreign Host (DNS rebinding): 403, no type, no body; local names pass.
+    CHECK(exchange_raw(p, "GET /api/version HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n") ==
+          "HTTP/1.1 403 Forbidden\r\nDate: X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    for (std::string host : {"localhost:11434", "[::1]:1", "10.1.2.3", "box.local", "192.168.0.9:80"}) {
+        INFO(host);
+        auto raw = exchange_raw(p, "GET /api/version HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+        CHECK(raw.substr(0, 15) == "HTTP/1.1 200 OK");
+    }
     // Expect: 100-continue is answered before the body.
     auto cont = exchange_raw(p, request("POST", "/api/embed", R"({"model":"all-minilm","input":[]})",
                                         "Expect: 100-continue\r\nConnection: close\r\n"));
@@ -216,6 +224,11 @@ TEST_CASE("sim wire: Ollama's /api/embed table") {
     check(R"({"model":"all-minilm","input":[],"truncate":"x"})", 400,
           R"({"error":"json: cannot unmarshal string into Go struct field EmbedRequest.truncate of type bool"})");
     check(R"({"model":"all-minilm","input":[],"keep_alive":"soon"})", 400, R"({"error":"time: invalid duration \"soon\""})");
+    check(R"({"model":"all-minilm","input":"hi","dimensions":1.5})", 400,
+          R"({"error":"json: cannot unmarshal number 1.5 into Go struct field EmbedRequest.dimensions of type int"})");
+    check(R"({"model":"all-minilm","input":"hi","options":5})", 400,
+          R"({"error":"json: cannot unmarshal number into Go struct field EmbedRequest.options of type )"
+          R"(map[string]interface {}"})");
     check(R"({"model":"all-minilm","truncate":false,"input":["ok",")" + std::string(2000, 'x') + "\"]}", 400,
           R"({"error":"the input length exceeds the context length"})");
     check(R"({"model":"all-minilm","input":[],"unknown_field":1})", 200, none);

@@ -7,7 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <cstdio>
+
+#include <unistd.h>
 
 namespace herd::sim {
 
@@ -151,12 +154,52 @@ awaitable<bool> node::handle(session& s, http::message& m) {
     co_return keep && x.keep_alive && !s.closed();
 }
 
+namespace {
+
+// Ollama's allowedHostsMiddleware on a loopback listener (DNS rebinding
+// protection): the Host must be a local name or a loopback, private or
+// unspecified address.
+bool allowed_host(std::string_view host) {
+    if (!host.empty() && host.front() == '[') {
+        host = host.substr(1, host.find(']') - 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos && host.find(':') == colon) {
+        host = host.substr(0, colon);
+    }
+    std::string h(host);
+    for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::error_code ec;
+    auto a = asio::ip::make_address(h, ec);
+    if (!ec) {
+        if (a.is_loopback() || a.is_unspecified()) return true;
+        if (a.is_v4()) {
+            auto b = a.to_v4().to_bytes();
+            return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168);
+        }
+        return (a.to_v6().to_bytes()[0] & 0xfe) == 0xfc; // fc00::/7
+    }
+    if (h.empty() || h == "localhost") return true;
+    for (std::string_view tld : {".localhost", ".local", ".internal"})
+        if (h.size() > tld.size() && h.compare(h.size() - tld.size(), tld.size(), tld) == 0) return true;
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) == 0) {
+        std::string own(name);
+        for (auto& ch : own) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return h == own;
+    }
+    return false;
+}
+
+} // namespace
+
 awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_view path) {
     const bool embed = path == "/api/embed", legacy = path == "/api/embeddings";
     const bool chat = path == "/api/chat", generate = path == "/api/generate";
     if (embed || legacy) live_counters::add(counters_.embed_requests);
     if (chat) live_counters::add(counters_.chat_requests);
     if (generate) live_counters::add(counters_.generate_requests);
+
+    // A foreign Host: 403, no type, no body.
+    if (!allowed_host(m.header("host"))) co_return co_await reply(x, 403, {}, {});
 
     const fault_spec& f = *x.f;
     if (f.hang) {

@@ -10,6 +10,7 @@ std::string_view reason(int status) noexcept {
     case 100: return "Continue";
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Request Entity Too Large";
@@ -57,9 +58,11 @@ void append_head(std::string& out, int status, std::string_view content_type, co
         out += f.allow;
         out += "\r\n";
     }
-    out += "Content-Type: ";
-    out += content_type;
-    out += "\r\n";
+    if (!content_type.empty()) {
+        out += "Content-Type: ";
+        out += content_type;
+        out += "\r\n";
+    }
     out += date_header();
 }
 

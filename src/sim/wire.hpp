@@ -36,7 +36,8 @@ struct framing {
     std::string_view allow;     ///< an Allow header (405), empty for none
 };
 
-/// Appends a whole response as Go's net/http writes it: headers in the
+/// Appends a whole response as Go's net/http writes it (an empty
+/// `content_type` leaves the header out): headers in the
 /// order Allow, Content-Type, Date, Content-Length, Connection,
 /// Transfer-Encoding, no Server header. Bodies over chunk_threshold go
 /// chunked (an HTTP/1.0 request gets them close-delimited instead, and
