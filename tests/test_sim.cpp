@@ -113,14 +113,10 @@ TEST_CASE("sim: error statuses and exact bodies") {
     CHECK(empty.msg.status == 200);
     CHECK(json::parse(empty.msg.body)["embeddings"] == json::array());
 
-    for (std::string body : {"not json", R"({"model":"all-minilm"})", ""}) {
-        auto r = roundtrip(p, "POST", "/api/embed", body);
-        CHECK(r.msg.status == 400);
-        CHECK(json::parse(r.msg.body).contains("error"));
-    }
+    // The rest of Ollama's table is in test_sim_wire.cpp.
     auto chat_model = roundtrip(p, "POST", "/api/embed", embed_body("llama3.2", "x"));
-    CHECK(chat_model.msg.status == 400);
-    CHECK(json::parse(chat_model.msg.body)["error"] == "\"llama3.2\" does not support embeddings");
+    CHECK(chat_model.msg.status == 200); // allowed: the chat model's own width
+    CHECK(json::parse(chat_model.msg.body)["embeddings"][0].size() == 3072);
     CHECK(roundtrip(p, "GET", "/api/nothing").msg.status == 404);
     CHECK(roundtrip(p, "GET", "/api/embed").msg.status == 405);
 
@@ -203,8 +199,8 @@ TEST_CASE("sim: beyond queue_limit waiting requests, the exact 503") {
     d.send(request("POST", "/api/embed", body));
     auto busy = d.read();
     CHECK(busy.msg.status == 503);
-    CHECK(busy.msg.body == "server busy, please try again.  maximum pending requests exceeded");
-    CHECK(busy.msg.header("content-type") == "text/plain; charset=utf-8");
+    CHECK(busy.msg.body == R"({"error":"server busy, please try again.  maximum pending requests exceeded"})");
+    CHECK(busy.msg.header("content-type") == "application/json; charset=utf-8");
     CHECK(a.read().msg.status == 200);
     CHECK(b.read().msg.status == 200);
     CHECK(c.counters(0).faults == 0); // a real behaviour, not an injected fault
@@ -295,7 +291,8 @@ TEST_CASE("sim: tags, ps, version; a cold model loads, keep_alive 0 unloads") {
     CHECK(cold["load_duration"].get<std::int64_t>() >= 50'000'000);
     CHECK(ps().size() == 2);
     auto warm = json::parse(roundtrip(c.port(0), "POST", "/api/embed", embed_body("all-minilm", "x", 4)).msg.body);
-    CHECK(warm["load_duration"] == 0);
+    // Warm: only the time to get to the model (Ollama's is never 0 either).
+    CHECK(warm["load_duration"].get<std::int64_t>() < 50'000'000);
 
     roundtrip(c.port(0), "POST", "/api/embed", R"({"model":"all-minilm","input":"x","keep_alive":0})");
     CHECK(ps().size() == 1);

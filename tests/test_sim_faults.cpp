@@ -115,7 +115,7 @@ TEST_CASE("sim fault: error_every, error_rate, busy") {
     c.set_fault(0, {.busy = true});
     auto busy = roundtrip(c.port(0), "POST", "/api/embed", small_embed);
     CHECK(busy.msg.status == 503);
-    CHECK(busy.msg.body == "server busy, please try again.  maximum pending requests exceeded");
+    CHECK(busy.msg.body == R"({"error":"server busy, please try again.  maximum pending requests exceeded"})");
     // Control endpoints are never faulted.
     CHECK(roundtrip(c.port(0), "GET", "/_sim/counters").msg.status == 200);
 }

@@ -109,6 +109,7 @@ struct parser::impl {
         msg.keep_alive = llhttp_should_keep_alive(&llhttp) != 0;
         msg.chunked = (llhttp.flags & F_CHUNKED) != 0;
         declared_length = 0;
+        msg.http10 = llhttp.http_major == 1 && llhttp.http_minor == 0;
         if (llhttp.flags & F_CONTENT_LENGTH) {
             if (llhttp.content_length > limits.max_body_bytes) return fail(errc::body_too_large);
             declared_length = llhttp.content_length;

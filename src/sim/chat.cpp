@@ -1,6 +1,7 @@
 #include "sim/chat.hpp"
 
 #include "sim/json_util.hpp"
+#include "sim/profile.hpp"
 #include "sim/wire.hpp"
 
 #include <herd/sim/embedding_rule.hpp>
@@ -46,7 +47,7 @@ std::uint64_t ns(std::chrono::nanoseconds d) { return static_cast<std::uint64_t>
 } // namespace
 
 std::variant<chat_request, api_error> parse_chat(std::string_view body, bool generate) {
-    auto parsed = parse_body(body);
+    auto parsed = parse_body(body, generate ? "api.GenerateRequest" : "api.ChatRequest");
     if (auto* e = std::get_if<api_error>(&parsed)) return std::move(*e);
     auto& j = std::get<nlohmann::json>(parsed);
 
@@ -82,7 +83,10 @@ std::variant<chat_request, api_error> parse_chat(std::string_view body, bool gen
         return bad_request(e.what());
     }
     if (generate) r.load_only = r.prompt.empty();
+    // Ollama's words differ between the two endpoints.
+    if (r.model.empty() && generate) return api_error{404, wire::error_json("model '' not found"), false};
     if (r.model.empty()) return bad_request("model is required");
+    if (!valid_model_name(r.model)) return bad_request("invalid model name");
     return r;
 }
 

@@ -29,6 +29,11 @@ struct chat_request {
     std::string_view done_reason() const noexcept { return num_predict ? "length" : "stop"; }
 };
 
+/// Reads a chat (or, `generate`, a generate) request body. Errors are
+/// Ollama's 400s for the body and field types; a missing model is 400
+/// "model is required" for chat, 404 "model '' not found" for generate; a
+/// malformed name 400 "invalid model name". Whether the model exists is the
+/// caller's check.
 std::variant<chat_request, api_error> parse_chat(std::string_view body, bool generate);
 
 /// The same words for the same model and prompt, every time.

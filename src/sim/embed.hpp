@@ -21,15 +21,22 @@ struct embed_request {
     std::string model;
     std::vector<std::string> inputs;
     bool truncate = true;
-    std::size_t dimensions = 0; ///< 0: the model's full dimension
+    std::size_t dimensions = 0; ///< 0 (also for <= 0 or >= the model's): the full vector
     std::optional<std::chrono::nanoseconds> keep_alive;
     bool legacy = false;        ///< /api/embeddings {model, prompt}
 };
 
-/// Reads an embed request body (`legacy`: /api/embeddings).
+/// Reads an embed request body (`legacy`: /api/embeddings) with Ollama's
+/// checks in Ollama's order: the body's JSON and field types (400), the
+/// model name (missing: 404 "model '' not found", legacy 400 "model is
+/// required"; malformed: 400 "invalid model name"), then the input (not a
+/// string or list of strings: 400 "invalid input type"). Missing, null, ""
+/// and [] input give a request with no inputs, which Ollama answers 200.
+/// Whether the model exists is the caller's check.
 std::variant<embed_request, api_error> parse_embed(std::string_view body, bool legacy);
 
-/// Rough token count Ollama would report for `text` (4 bytes a token).
+/// Rough token count Ollama would report for `text` (4 bytes a token, plus
+/// the two special tokens).
 std::size_t estimate_tokens(std::string_view text) noexcept;
 
 /// Rendered JSON arrays of rule vectors, keyed by (model, dims, text).
@@ -57,7 +64,10 @@ struct embed_timing {
 };
 
 /// The response body. `wrong_count` adds (repeating the last text's vector)
-/// or drops vectors, to play a buggy node.
+/// or drops vectors, to play a buggy node. Durations and the count are left
+/// out when zero (Go's omitempty), as for a request with no inputs. The
+/// legacy body is `{"embedding":[...]}` in float64 digits, ignoring
+/// dimensions.
 void render_embed(std::string& out, const embed_request& r, std::size_t full_dim, vector_cache& cache,
                   int wrong_count, const embed_timing& t);
 

@@ -21,7 +21,7 @@ struct fault_spec {
     double error_rate = 0;        ///< fraction 0..1 of requests answered 500 (seeded PRNG)
     std::uint64_t error_every = 0; ///< every Nth request answered 500 (0 = off)
     std::string error_message = "simulated runner failure"; ///< text of the 500s and stream errors
-    bool busy = false;            ///< every request answered with Ollama's exact 503 text
+    bool busy = false;            ///< every request answered with Ollama's exact 503 (JSON)
     bool garbage = false;         ///< random non-HTTP bytes, then close
     std::size_t slow_drip_bytes = 0; ///< write responses in pieces of this many bytes (0 = off)
     seconds slow_drip_interval{0.001}; ///< pause between two pieces

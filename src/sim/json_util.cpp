@@ -3,16 +3,63 @@
 #include "sim/wire.hpp"
 
 #include <charconv>
+#include <sstream>
 
 namespace herd::sim {
 
 api_error bad_request(std::string_view message) { return {400, wire::error_json(message), false}; }
 
-std::variant<nlohmann::json, api_error> parse_body(std::string_view body) {
-    if (body.empty()) return bad_request("missing request body");
+namespace {
+
+bool blank(std::string_view s) noexcept {
+    for (char c : s)
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
+    return true;
+}
+
+// The slow path, for a body that is not exactly one JSON value: Go decodes
+// the first value and ignores what follows, and says EOF for a cut body.
+std::variant<nlohmann::json, api_error> parse_prefix(std::string_view body) {
+    try {
+        std::istringstream in{std::string(body)};
+        nlohmann::json j;
+        in >> j; // reads one value, leaves the rest
+        return j;
+    } catch (const nlohmann::json::parse_error& e) {
+        if (e.byte >= body.size()) return bad_request("unexpected EOF");
+        std::string text = "invalid character '";
+        text += body[e.byte > 0 ? e.byte - 1 : 0];
+        text += "' looking for beginning of value";
+        return bad_request(text);
+    }
+}
+
+} // namespace
+
+std::string_view go_kind(const nlohmann::json& v) noexcept {
+    if (v.is_string()) return "string";
+    if (v.is_number()) return "number";
+    if (v.is_boolean()) return "bool";
+    if (v.is_array()) return "array";
+    return "object";
+}
+
+std::variant<nlohmann::json, api_error> parse_body(std::string_view body, std::string_view go_type) {
+    if (blank(body)) return bad_request("missing request body");
     auto j = nlohmann::json::parse(body, nullptr, false);
-    if (j.is_discarded()) return bad_request("invalid character in request body: not JSON");
-    if (!j.is_object()) return bad_request("json: cannot unmarshal request body: expected an object");
+    if (j.is_discarded()) {
+        auto prefix = parse_prefix(body);
+        if (auto* e = std::get_if<api_error>(&prefix)) return std::move(*e);
+        j = std::move(std::get<nlohmann::json>(prefix));
+    }
+    if (j.is_null()) return nlohmann::json::object();
+    if (!j.is_object()) {
+        std::string text = "json: cannot unmarshal ";
+        text += go_kind(j);
+        text += " into Go value of type ";
+        text += go_type;
+        return bad_request(text);
+    }
     return j;
 }
 

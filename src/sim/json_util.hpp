@@ -25,9 +25,51 @@ struct api_error {
 /// 400 `{"error": message}`.
 api_error bad_request(std::string_view message);
 
-/// A request body as a JSON object, or the 400 Ollama gives for an empty
-/// body, bytes that are not JSON, or JSON that is not an object.
-std::variant<nlohmann::json, api_error> parse_body(std::string_view body);
+/// A request body as a JSON object, decoded as Go's json.Decoder does into
+/// a struct of type `go_type` (e.g. "api.EmbedRequest"): the first value
+/// counts and bytes after it are ignored, `null` is an empty object. Errors
+/// are Ollama's 400s: "missing request body" (empty or blank), "unexpected
+/// EOF" (cut short), "json: cannot unmarshal array into Go value of type
+/// ...", and for other syntax errors Go's "invalid character 'x' looking for
+/// beginning of value" (Go words some cases differently).
+std::variant<nlohmann::json, api_error> parse_body(std::string_view body, std::string_view go_type);
+
+/// Go's name for the JSON kind of `v` in its type errors: "string",
+/// "number", "bool", "array" or "object".
+std::string_view go_kind(const nlohmann::json& v) noexcept;
+
+/// Reads request field `name` of `j` into `out` (a std::string, bool or
+/// std::int64_t: Go's string, bool and int) as encoding/json does: absent
+/// or null leaves `out`. On a type mismatch returns false and sets `error`
+/// to Go's text, "json: cannot unmarshal <kind> into Go struct field
+/// <owner>.<name> of type <type>".
+template <typename T>
+bool read_go_field(const nlohmann::json& j, std::string_view owner, const char* name, T& out, std::string& error) {
+    auto it = j.find(name);
+    if (it == j.end() || it->is_null()) return true;
+    std::string_view go_type;
+    if constexpr (std::is_same_v<T, bool>) {
+        if (it->is_boolean()) return out = it->template get<bool>(), true;
+        go_type = "bool";
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        if (it->is_string()) return out = it->template get<std::string>(), true;
+        go_type = "string";
+    } else {
+        static_assert(std::is_same_v<T, std::int64_t>);
+        if (it->is_number_integer()) return out = it->template get<std::int64_t>(), true;
+        go_type = "int";
+    }
+    error = "json: cannot unmarshal ";
+    error += go_kind(*it);
+    if (std::is_same_v<T, std::int64_t> && it->is_number()) error += " " + it->dump(); // a number that is no int
+    error += " into Go struct field ";
+    error += owner;
+    error += '.';
+    error += name;
+    error += " of type ";
+    error += go_type;
+    return false;
+}
 
 /// Parses a Go duration ("300ms", "1h30m", "-1s"); a bare number is seconds.
 /// Returns nullopt when the text is not a duration.

@@ -22,7 +22,13 @@ constexpr const char* usage =
     "usage: herd-sim (--config FILE | --node PROFILE [--node PROFILE ...])\n"
     "                [--port-base N] [--ports-file FILE] [--control-port N]\n"
     "                [--time-scale X] [--seed S]\n"
-    "profiles: zero, gpu, cpu. Ports default to free ones; --port-base N gives node i port N+i.\n";
+    "Ports default to free ones; --port-base N gives node i port N+i.\n";
+
+void print_usage(std::FILE* to) {
+    std::fputs(usage, to);
+    std::fprintf(to, "profiles: %.*s\n", static_cast<int>(herd::sim::profile_names().size()),
+                 herd::sim::profile_names().data());
+}
 
 struct args {
     std::optional<std::string> config;
@@ -47,7 +53,7 @@ args parse_args(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string_view flag = argv[i];
         if (flag == "-h" || flag == "--help") {
-            std::fputs(usage, stdout);
+            print_usage(stdout);
             std::exit(0);
         }
         if (i + 1 >= argc) throw std::invalid_argument(std::string(flag) + " needs a value");
@@ -117,7 +123,8 @@ int main(int argc, char** argv) {
         sim.stop();
         return 0;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "herd-sim: %s\n%s", e.what(), usage);
+        std::fprintf(stderr, "herd-sim: %s\n", e.what());
+        print_usage(stderr);
         return 2;
     }
 }

@@ -82,10 +82,12 @@ std::string digest_of(std::string_view name) {
     return hex;
 }
 
-nlohmann::ordered_json model_entry(const model_spec& m) {
-    std::string full = m.name + ":latest";
-    return {{"name", full},
-            {"model", full},
+// Fields in Ollama's order; /api/tags has modified_at after "model".
+nlohmann::ordered_json model_entry(const model_spec& m, std::optional<std::string> modified_at) {
+    std::string full = m.name.find(':') == std::string::npos ? m.name + ":latest" : m.name;
+    nlohmann::ordered_json e = {{"name", full}, {"model", full}};
+    if (modified_at) e["modified_at"] = *modified_at;
+    e.update(nlohmann::ordered_json{
             {"size", m.size},
             {"digest", digest_of(m.name)},
             {"details",
@@ -94,7 +96,8 @@ nlohmann::ordered_json model_entry(const model_spec& m) {
               {"family", m.family},
               {"families", nlohmann::ordered_json::array({m.family})},
               {"parameter_size", m.parameter_size},
-              {"quantization_level", m.kind == model_kind::chat ? "Q4_K_M" : "F16"}}}};
+              {"quantization_level", m.kind == model_kind::chat ? "Q4_K_M" : "F16"}}}});
+    return e;
 }
 
 std::string timestamp(std::chrono::system_clock::time_point t) {
@@ -110,20 +113,23 @@ std::string model_table::tags_json() const {
     // A fixed modification time: the answer stays the same run to run.
     auto modified = std::chrono::system_clock::time_point(std::chrono::seconds(1735689600));
     for (const auto& m : models_) {
-        auto e = model_entry(m->spec);
-        e["modified_at"] = timestamp(modified);
-        list.push_back(std::move(e));
+        list.push_back(model_entry(m->spec, timestamp(modified)));
     }
     return nlohmann::ordered_json{{"models", std::move(list)}}.dump();
 }
 
 std::string model_table::ps_json(bool gpu) {
-    auto list = nlohmann::ordered_json::array();
     auto now = steady_clock::now();
+    std::vector<const model_state*> loaded;
+    for (auto& m : models_)
+        if (m->is_loaded(now)) loaded.push_back(m.get());
+    // As Ollama: the longest time left first.
+    std::stable_sort(loaded.begin(), loaded.end(),
+                     [](const model_state* a, const model_state* b) { return a->expires > b->expires; });
+    auto list = nlohmann::ordered_json::array();
     auto sys_now = std::chrono::system_clock::now();
-    for (auto& m : models_) {
-        if (!m->is_loaded(now)) continue;
-        auto e = model_entry(m->spec);
+    for (const auto* m : loaded) {
+        auto e = model_entry(m->spec, std::nullopt);
         // Kept forever: a far-future date, as Ollama shows (beyond what a
         // nanosecond time_point holds, so written out).
         e["expires_at"] = m->expires == steady_clock::time_point::max()
@@ -131,6 +137,7 @@ std::string model_table::ps_json(bool gpu) {
                               : timestamp(sys_now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
                                                         m->expires - now));
         e["size_vram"] = gpu ? m->spec.size : 0;
+        e["context_length"] = m->spec.context_length;
         list.push_back(std::move(e));
     }
     return nlohmann::ordered_json{{"models", std::move(list)}}.dump();

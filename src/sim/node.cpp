@@ -7,7 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <cstdio>
+
+#include <unistd.h>
 
 namespace herd::sim {
 
@@ -136,12 +139,13 @@ awaitable<bool> node::handle(session& s, http::message& m) {
         // Control: no faults, not counted.
         auto answer = node_control(*this, m.method, path, m.body);
         s.out.clear();
-        wire::append_response(s.out, answer.status, wire::json_type, answer.body, m.keep_alive);
-        co_return co_await s.write(s.out) && m.keep_alive;
+        wire::framing f{.keep_alive = m.keep_alive, .http10 = m.http10};
+        wire::append_response(s.out, answer.status, wire::json_type, answer.body, f);
+        co_return co_await s.write(s.out) && wire::keeps_alive(f, answer.body.size());
     }
     live_counters::add(counters_.requests);
     live_counters::add(counters_.bytes_in, s.request_bytes());
-    exchange x{s, faults_, m.keep_alive};
+    exchange x{s, faults_, m.keep_alive, m.http10};
     bool keep = co_await dispatch(x, m, path);
     if (x.f == faults_ && x.f->die_after > 0 && ++served_ >= x.f->die_after && !stopped_) {
         die();
@@ -150,12 +154,52 @@ awaitable<bool> node::handle(session& s, http::message& m) {
     co_return keep && x.keep_alive && !s.closed();
 }
 
+namespace {
+
+// Ollama's allowedHostsMiddleware on a loopback listener (DNS rebinding
+// protection): the Host must be a local name or a loopback, private or
+// unspecified address.
+bool allowed_host(std::string_view host) {
+    if (!host.empty() && host.front() == '[') {
+        host = host.substr(1, host.find(']') - 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos && host.find(':') == colon) {
+        host = host.substr(0, colon);
+    }
+    std::string h(host);
+    for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::error_code ec;
+    auto a = asio::ip::make_address(h, ec);
+    if (!ec) {
+        if (a.is_loopback() || a.is_unspecified()) return true;
+        if (a.is_v4()) {
+            auto b = a.to_v4().to_bytes();
+            return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168);
+        }
+        return (a.to_v6().to_bytes()[0] & 0xfe) == 0xfc; // fc00::/7
+    }
+    if (h.empty() || h == "localhost") return true;
+    for (std::string_view tld : {".localhost", ".local", ".internal"})
+        if (h.size() > tld.size() && h.compare(h.size() - tld.size(), tld.size(), tld) == 0) return true;
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) == 0) {
+        std::string own(name);
+        for (auto& ch : own) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return h == own;
+    }
+    return false;
+}
+
+} // namespace
+
 awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_view path) {
     const bool embed = path == "/api/embed", legacy = path == "/api/embeddings";
     const bool chat = path == "/api/chat", generate = path == "/api/generate";
     if (embed || legacy) live_counters::add(counters_.embed_requests);
     if (chat) live_counters::add(counters_.chat_requests);
     if (generate) live_counters::add(counters_.generate_requests);
+
+    // A foreign Host: 403, no type, no body.
+    if (!allowed_host(m.header("host"))) co_return co_await reply(x, 403, {}, {});
 
     const fault_spec& f = *x.f;
     if (f.hang) {
@@ -170,7 +214,7 @@ awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_
     }
     if (f.busy) {
         mark_fault(x);
-        co_return co_await reply(x, 503, wire::text_type, wire::busy_text);
+        co_return co_await reply_busy(x);
     }
     const bool every = f.error_every > 0 && ++error_seq_ % f.error_every == 0;
     if (every || rng_.chance(f.error_rate)) {
@@ -180,9 +224,12 @@ awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_
     }
 
     const bool get = m.method == "GET", head = m.method == "HEAD", post = m.method == "POST";
+    // Go's 405 page: its text, no charset, and the methods the route takes.
+    constexpr std::string_view not_allowed = "405 method not allowed";
     if (path == "/" || path == "/api/version" || path == "/api/tags" || path == "/api/ps") {
-        if (!get && !(head && path != "/api/ps"))
-            co_return co_await reply(x, 405, wire::text_type, "405 method not allowed");
+        const bool ps = path == "/api/ps";
+        if (!get && !(head && !ps))
+            co_return co_await reply(x, 405, wire::plain_type, not_allowed, head, ps ? "GET" : "HEAD, GET");
         if (path == "/") co_return co_await reply(x, 200, wire::text_type, "Ollama is running", head);
         if (path == "/api/version") {
             x.s.body = "{\"version\":";
@@ -194,11 +241,11 @@ awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_
         co_return co_await reply(x, 200, wire::json_type, x.s.body, head);
     }
     if (embed || legacy || chat || generate) {
-        if (!post) co_return co_await reply(x, 405, wire::text_type, "405 method not allowed");
+        if (!post) co_return co_await reply(x, 405, wire::plain_type, not_allowed, head, "POST");
         if (embed || legacy) co_return co_await api_embed(x, m, legacy);
         co_return co_await api_chat(x, m, generate);
     }
-    co_return co_await reply(x, 404, wire::text_type, "404 page not found");
+    co_return co_await reply(x, 404, wire::plain_type, "404 page not found", head);
 }
 
 } // namespace herd::sim

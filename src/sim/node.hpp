@@ -57,7 +57,8 @@ private:
     struct exchange {
         session& s;
         std::shared_ptr<const fault_spec> f;
-        bool keep_alive;
+        bool keep_alive;     ///< the connection goes on after this answer
+        bool http10 = false; ///< an HTTP/1.0 request
         bool faulted = false;
     };
     enum class sent { ok, gone, reset };
@@ -74,18 +75,27 @@ private:
     std::chrono::nanoseconds scaled(std::chrono::nanoseconds d, bool with_tail);
 
     // node_reply.cpp
+    /// Writes a whole answer framed for `x`'s request (clearing
+    /// x.keep_alive when the framing ends the connection); `allow` is a 405's
+    /// Allow header. False when the connection is gone.
     awaitable<bool> reply(exchange& x, int status, std::string_view content_type, std::string_view body,
-                          bool head_only = false);
+                          bool head_only = false, std::string_view allow = {});
+    /// The exact 503 of a full queue (OLLAMA_MAX_QUEUE).
+    awaitable<bool> reply_busy(exchange& x);
     awaitable<bool> reply_error(exchange& x, const api_error& e);
     awaitable<sent> deliver(exchange& x, std::string_view bytes, std::size_t head_len);
     awaitable<void> send_garbage(exchange& x);
     /// Takes a slot of `m` (or answers 503 beyond queue_limit) and loads the
-    /// model. Returns the load time; nullopt when the request is over
-    /// already, `keep` then telling whether the connection goes on.
+    /// model. Returns the time spent waiting for the slot; nullopt when the
+    /// request is over already, `keep` then telling whether the connection
+    /// goes on.
     awaitable<std::optional<std::chrono::nanoseconds>> admit(exchange& x, model_state& m, slot_permit& permit,
                                                              bool& keep);
-    /// The model for a request, or the 404/400 Ollama gives.
-    model_state* find_model(std::string_view name, model_kind want, std::string_view verb, api_error& err);
+    /// The installed model `name` for a request to `verb` ("embeddings",
+    /// "chat", "generate"), or Ollama's error: not installed 404 (worded
+    /// differently for embeddings), an embedding model asked to chat or
+    /// generate 400. Any model embeds.
+    model_state* find_model(std::string_view name, std::string_view verb, api_error& err);
 
     // node_api.cpp
     awaitable<bool> api_embed(exchange& x, const http::message& m, bool legacy);

@@ -18,14 +18,24 @@ nanoseconds since(steady_clock::time_point t) { return steady_clock::now() - t; 
 } // namespace
 
 awaitable<bool> node::api_embed(exchange& x, const http::message& m, bool legacy) {
+    // Ollama's total_duration runs from here, so it holds the wait for the
+    // model's slot; its load_duration does not.
     auto start = steady_clock::now();
     auto parsed = parse_embed(m.body, legacy);
     if (auto* e = std::get_if<api_error>(&parsed)) co_return co_await reply_error(x, *e);
     auto& r = std::get<embed_request>(parsed);
 
     api_error err;
-    model_state* ms = find_model(r.model, model_kind::embedding, "embeddings", err);
+    model_state* ms = find_model(r.model, "embeddings", err);
     if (!ms) co_return co_await reply_error(x, err);
+    if (r.inputs.empty()) {
+        // Nothing to embed: Ollama loads the model (no slot needed) and
+        // answers with no vectors and no durations.
+        if (!co_await models_.ensure_loaded(x.s, *ms, scaled(profile_.model_load_time, false))) co_return false;
+        model_table::apply_keep_alive(*ms, r.keep_alive);
+        render_embed(x.s.body, r, ms->spec.dim, cache_, 0, {});
+        co_return co_await reply(x, 200, wire::json_type, x.s.body);
+    }
     std::size_t tokens = 0, bytes = 0;
     bool too_long = false;
     for (const auto& text : r.inputs) {
@@ -41,20 +51,26 @@ awaitable<bool> node::api_embed(exchange& x, const http::message& m, bool legacy
 
     slot_permit permit;
     bool keep = false;
-    auto load = co_await admit(x, *ms, permit, keep);
-    if (!load) co_return keep;
+    auto queued = co_await admit(x, *ms, permit, keep);
+    if (!queued) co_return keep;
     // Inputs of one request run one after another in the slot: one wait
-    // for their sum is the same as one wait each.
-    auto cost = scaled(profile_.request_overhead + profile_.per_input_cost * r.inputs.size() +
-                           profile_.per_char_cost * bytes,
-                       true);
+    // for their sum is the same as one wait each. The load_overhead share
+    // of it is reported as load_duration (one tail draw for the whole).
+    const nanoseconds base =
+        profile_.request_overhead + profile_.per_input_cost * r.inputs.size() + profile_.per_char_cost * bytes;
+    const auto cost = scaled(base, true);
+    const double share = base > 0ns ? static_cast<double>(nanoseconds(profile_.load_overhead).count()) /
+                                          static_cast<double>(base.count())
+                                    : 0.0;
+    const auto warm_load = nanoseconds(static_cast<std::int64_t>(static_cast<double>(cost.count()) * share));
+    const auto load = since(start) - *queued + warm_load;
     if (cost > 0ns && !co_await x.s.sleep(cost)) co_return false;
     permit.reset();
     model_table::apply_keep_alive(*ms, r.keep_alive);
 
     int wrong = legacy ? 0 : x.f->wrong_count;
     if (wrong != 0) mark_fault(x);
-    render_embed(x.s.body, r, ms->spec.dim, cache_, wrong, {since(start), *load, tokens});
+    render_embed(x.s.body, r, ms->spec.dim, cache_, wrong, {since(start), load, tokens});
     // Counted before the answer leaves (a client holding its vectors sees
     // them counted); a body cut by reset_mid_body is no success.
     if (!x.f->reset_mid_body) live_counters::add(counters_.inputs, r.inputs.size());
@@ -83,12 +99,18 @@ awaitable<bool> node::stream_write(exchange& x, bool& head_sent, std::string_vie
     out.clear();
     std::size_t head = 0;
     if (!head_sent) {
-        wire::append_stream_head(out, 200, wire::ndjson_type, x.keep_alive);
+        wire::append_stream_head(out, 200, wire::ndjson_type, {.keep_alive = x.keep_alive, .http10 = x.http10});
         head = out.size();
         head_sent = true;
+        // An HTTP/1.0 stream is delimited by the close.
+        if (x.http10) x.keep_alive = false;
     }
-    wire::append_chunk(out, line);
-    if (last) wire::append_last_chunk(out);
+    if (x.http10) {
+        out += line;
+    } else {
+        wire::append_chunk(out, line);
+        if (last) wire::append_last_chunk(out);
+    }
     auto result = co_await deliver(x, out, head);
     // The client hung up mid-stream: Ollama cancels the generation.
     if (result == sent::gone && !x.s.closed()) live_counters::add(counters_.cancelled);
@@ -102,17 +124,17 @@ awaitable<bool> node::api_chat(exchange& x, const http::message& m, bool generat
     auto& r = std::get<chat_request>(parsed);
 
     api_error err;
-    model_state* ms = find_model(r.model, model_kind::chat, generate ? "generate" : "chat", err);
+    model_state* ms = find_model(r.model, generate ? "generate" : "chat", err);
     if (!ms) co_return co_await reply_error(x, err);
     if (r.load_only) co_return co_await api_chat_load(x, r, *ms);
 
     slot_permit permit;
     bool keep = false;
-    auto load = co_await admit(x, *ms, permit, keep);
-    if (!load) co_return keep;
+    auto queued = co_await admit(x, *ms, permit, keep);
+    if (!queued) co_return keep;
 
     chat_timing t;
-    t.load = *load;
+    t.load = since(start) - *queued;
     t.prompt_eval_count = r.prompt_bytes / 4 + 1;
     auto prompt_start = steady_clock::now();
     auto prompt_cost = scaled(profile_.request_overhead + profile_.per_char_cost * r.prompt_bytes, true);

@@ -8,11 +8,21 @@
 namespace herd::sim {
 
 awaitable<bool> node::reply(exchange& x, int status, std::string_view content_type, std::string_view body,
-                            bool head_only) {
+                            bool head_only, std::string_view allow) {
     x.s.out.clear();
-    auto head = wire::append_response(x.s.out, status, content_type, body, x.keep_alive, head_only,
-                                      profile_.chunk_size);
+    wire::framing f{.keep_alive = x.keep_alive,
+                    .http10 = x.http10,
+                    .head_only = head_only,
+                    .chunk_size = profile_.chunk_size,
+                    .allow = allow};
+    auto head = wire::append_response(x.s.out, status, content_type, body, f);
+    x.keep_alive = wire::keeps_alive(f, body.size());
     co_return co_await deliver(x, x.s.out, head) == sent::ok;
+}
+
+awaitable<bool> node::reply_busy(exchange& x) {
+    x.s.body = wire::error_json(wire::busy_text);
+    co_return co_await reply(x, 503, wire::json_type, x.s.body);
 }
 
 awaitable<bool> node::reply_error(exchange& x, const api_error& e) {
@@ -63,36 +73,43 @@ awaitable<void> node::send_garbage(exchange& x) {
 awaitable<std::optional<std::chrono::nanoseconds>> node::admit(exchange& x, model_state& m, slot_permit& permit,
                                                                bool& keep) {
     keep = false;
+    auto queued = std::chrono::nanoseconds(0);
     if (m.slots.try_acquire()) {
         permit = slot_permit(m.slots, counters_.active);
     } else if (m.slots.waiting() >= profile_.queue_limit) {
         // OLLAMA_MAX_QUEUE: at most queue_limit requests wait for one model.
-        keep = co_await reply(x, 503, wire::text_type, wire::busy_text);
+        keep = co_await reply_busy(x);
         co_return std::nullopt;
     } else {
         live_counters::add(counters_.queue);
+        auto since = steady_clock::now();
         bool got = co_await m.slots.acquire(x.s);
         live_counters::sub(counters_.queue);
         if (!got) co_return std::nullopt;
+        queued = steady_clock::now() - since;
         permit = slot_permit(m.slots, counters_.active);
     }
-    co_return co_await models_.ensure_loaded(x.s, m, scaled(profile_.model_load_time, false));
+    if (!co_await models_.ensure_loaded(x.s, m, scaled(profile_.model_load_time, false))) co_return std::nullopt;
+    co_return queued;
 }
 
-model_state* node::find_model(std::string_view name, model_kind want, std::string_view verb, api_error& err) {
-    if (name.empty()) {
-        err = {404, wire::error_json("model '' not found"), false};
-        return nullptr;
-    }
+model_state* node::find_model(std::string_view name, std::string_view verb, api_error& err) {
     auto* m = models_.find(name);
     if (!m) {
-        std::string text = "model \"";
-        text += name;
-        text += "\" not found, try pulling it first";
+        std::string text;
+        if (verb == "embeddings") {
+            text = "model \"";
+            text += name;
+            text += "\" not found, try pulling it first";
+        } else {
+            text = "model '";
+            text += name;
+            text += "' not found";
+        }
         err = {404, wire::error_json(text), false};
         return nullptr;
     }
-    if (m->spec.kind != want) {
+    if (verb != "embeddings" && m->spec.kind != model_kind::chat) {
         std::string text = "\"";
         text += name;
         text += "\" does not support ";

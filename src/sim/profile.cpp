@@ -13,7 +13,7 @@ std::vector<model_spec> default_models() {
         {"mxbai-embed-large", model_kind::embedding, 1024, 512, 669615493, "bert", "334M"},
         {"nomic-embed-text", model_kind::embedding, 768, 8192, 274302450, "nomic-bert", "137M"},
         {"all-minilm", model_kind::embedding, 384, 256, 45960996, "bert", "23M"},
-        {"llama3.2", model_kind::chat, 0, 131072, 2019393189, "llama", "3.2B"},
+        {"llama3.2", model_kind::chat, 3072, 131072, 2019393189, "llama", "3.2B"},
     };
 }
 
@@ -22,6 +22,27 @@ std::string_view base_model_name(std::string_view name) noexcept {
     if (name.size() > latest.size() && name.substr(name.size() - latest.size()) == latest)
         name.remove_suffix(latest.size());
     return name;
+}
+
+bool valid_model_name(std::string_view name) noexcept {
+    auto valid_part = [](std::string_view part) {
+        if (part.empty() || part.size() > 80) return false;
+        for (std::size_t i = 0; i < part.size(); ++i) {
+            char c = part[i];
+            bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+            if (!word && (i == 0 || (c != '-' && c != '.'))) return false;
+        }
+        return true;
+    };
+    name = name.substr(0, name.find('@')); // a digest is not checked here
+    auto slash = name.rfind('/');
+    auto colon = name.rfind(':');
+    if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+        if (!valid_part(name.substr(colon + 1))) return false;
+        name = name.substr(0, colon);
+    }
+    if (slash != std::string_view::npos) name = name.substr(slash + 1);
+    return valid_part(name);
 }
 
 const model_spec* node_profile::find_model(std::string_view want) const noexcept {
@@ -40,6 +61,8 @@ std::vector<std::string> all_names(const std::vector<model_spec>& models) {
 }
 
 } // namespace
+
+std::string_view profile_names() noexcept { return "zero, gpu, cpu, ollama-cpu, gpu-batch"; }
 
 node_profile profile(std::string_view name) {
     node_profile p;
@@ -68,8 +91,44 @@ node_profile profile(std::string_view name) {
         p.token_interval = 25000us;
         p.model_load_time = 4000ms;
         p.gpu = false;
+    } else if (name == "ollama-cpu") {
+        // Real Ollama 0.24.0, all-minilm (384 dims) on one CPU thread, warm
+        // (shared/real-ollama/WIRE.md, "Speed"; issue 12's table): 100
+        // one-text requests took 3.87 s (38.7 ms each), one request of 100
+        // texts of ~26 tokens (~115 bytes) 1.33 s. So each text costs
+        // (1330 - 38.7) / 99 = 13.0 ms, here 5 ms + 70 us a byte, and each
+        // request 38.7 - 13.0 = 25.7 ms, of which ~16 ms shows as
+        // load_duration even when warm. The model runs one request at a time
+        // whatever OLLAMA_NUM_PARALLEL says, and 4 connections gained
+        // nothing: all of it is paid in the model's one slot.
+        p.embed_slots = 1;
+        p.request_overhead = 25700us;
+        p.load_overhead = 16000us;
+        p.per_input_cost = 5000us;
+        p.per_char_cost = 70000ns;
+        p.token_interval = 18000us; // smollm2:135m: ~56 tokens/s
+        p.model_load_time = 2000ms; // not measured warm-machine; a guess
+        p.gpu = false;
+        p.version = "0.24.0";
+        for (auto& m : p.models)
+            if (m.name == "all-minilm") m.context_length = 512; // what the real server reports
+        p.models.push_back({"all-minilm-1t", model_kind::embedding, 384, 512, 45949793, "bert", "22.57M"});
+        p.models.push_back({"smollm2:135m", model_kind::chat, 576, 8192, 98363007, "llama", "134.52M"});
+        p.loaded = all_names(p.models);
+    } else if (name == "gpu-batch") {
+        // A GPU node: a fixed cost per request and texts in a batch nearly
+        // free, one request at a time per model. Not measured: a model of
+        // what batching buys on a GPU.
+        p.embed_slots = 1;
+        p.request_overhead = 15000us;
+        p.load_overhead = 2000us;
+        p.per_input_cost = 200us;
+        p.token_interval = 5000us;
+        p.model_load_time = 1500ms;
+        p.gpu = true;
     } else {
-        throw std::invalid_argument("unknown profile \"" + std::string(name) + "\" (zero, gpu, cpu)");
+        throw std::invalid_argument("unknown profile \"" + std::string(name) + "\" (" +
+                                    std::string(profile_names()) + ")");
     }
     return p;
 }
@@ -90,6 +149,7 @@ void to_json(nlohmann::json& j, const node_profile& p) {
                        {"embed_slots", p.embed_slots},
                        {"chat_slots", p.chat_slots},
                        {"request_overhead", p.request_overhead.count()},
+                       {"load_overhead", p.load_overhead.count()},
                        {"per_input_cost", p.per_input_cost.count()},
                        {"per_char_cost", p.per_char_cost.count()},
                        {"tail_fraction", p.tail_fraction},
@@ -130,6 +190,7 @@ model_spec model_from_json(const nlohmann::json& j) {
     if (m.name.empty()) throw std::invalid_argument("model: name is required");
     if (m.kind == model_kind::embedding && m.dim == 0)
         throw std::invalid_argument("model " + m.name + ": an embedding model needs dim > 0");
+    if (m.kind == model_kind::chat && m.dim == 0) m.dim = 2048; // /api/embed works on chat models too
     if (m.size == 0) m.size = m.kind == model_kind::chat ? 2000000000 : m.dim * 650000ULL;
     return m;
 }
@@ -138,7 +199,8 @@ model_spec model_from_json(const nlohmann::json& j) {
 
 node_profile profile_from_json(const nlohmann::json& j) {
     check_fields(j,
-                 {"profile", "name", "port", "embed_slots", "chat_slots", "request_overhead", "per_input_cost",
+                 {"profile", "name", "port", "embed_slots", "chat_slots", "request_overhead", "load_overhead",
+                  "per_input_cost",
                   "per_char_cost", "tail_fraction", "tail_multiplier", "token_interval", "model_load_time", "models",
                   "loaded", "gpu", "queue_limit", "version", "seed", "chunk_size", "faults"},
                  "node");
@@ -150,6 +212,7 @@ node_profile profile_from_json(const nlohmann::json& j) {
     read_field(j, "embed_slots", p.embed_slots);
     read_field(j, "chat_slots", p.chat_slots);
     read_field(j, "request_overhead", p.request_overhead);
+    read_field(j, "load_overhead", p.load_overhead);
     read_field(j, "per_input_cost", p.per_input_cost);
     read_field(j, "per_char_cost", p.per_char_cost);
     read_field(j, "tail_fraction", p.tail_fraction);
@@ -183,6 +246,8 @@ node_profile profile_from_json(const nlohmann::json& j) {
     if (auto it = j.find("faults"); it != j.end()) p.faults = fault_from_json(*it);
     if (p.embed_slots == 0 || p.chat_slots == 0) throw std::invalid_argument("node: slots must be >= 1");
     if (p.tail_fraction < 0 || p.tail_fraction > 1) throw std::invalid_argument("node: tail_fraction must be in 0..1");
+    if (p.load_overhead > p.request_overhead)
+        throw std::invalid_argument("node: load_overhead is a part of request_overhead, so at most it");
     return p;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // What one simulated node is: its speed, its slots, its models and the
-// faults it starts with. Shipped profiles: "zero", "gpu", "cpu".
+// faults it starts with. Shipped profiles: "zero", "gpu", "cpu" (fixed
+// numbers tests and benchmarks rely on), "ollama-cpu" (calibrated against
+// a real Ollama 0.24.0 on one CPU thread) and "gpu-batch".
 
 #include "sim/fault.hpp"
 
@@ -20,7 +22,7 @@ enum class model_kind { embedding, chat };
 struct model_spec {
     std::string name;                    ///< without ":latest"
     model_kind kind = model_kind::embedding;
-    std::size_t dim = 0;                 ///< embedding dimension (embedding models)
+    std::size_t dim = 0;                 ///< vector width; a chat model's is what /api/embed gives for it
     std::size_t context_length = 512;    ///< tokens; longer input with truncate:false is a 400
     std::uint64_t size = 0;              ///< bytes, as /api/tags and /api/ps report
     std::string family = "bert";
@@ -28,7 +30,9 @@ struct model_spec {
 };
 
 /// The models every shipped profile installs: mxbai-embed-large (1024),
-/// nomic-embed-text (768), all-minilm (384) and the chat model llama3.2.
+/// nomic-embed-text (768), all-minilm (384) and the chat model llama3.2
+/// (3072). "ollama-cpu" adds the real test server's all-minilm-1t (384) and
+/// smollm2:135m (chat, 576).
 std::vector<model_spec> default_models();
 
 struct node_profile {
@@ -39,6 +43,8 @@ struct node_profile {
     std::size_t embed_slots = 1;         ///< parallel requests per embedding model (Ollama: 1)
     std::size_t chat_slots = 4;          ///< parallel requests per chat model (OLLAMA_NUM_PARALLEL)
     us request_overhead{0};              ///< per request
+    us load_overhead{0};                 ///< the part of request_overhead reported as load_duration (Ollama's
+                                         ///< scheduler check, paid even when warm); at most request_overhead
     us per_input_cost{0};                ///< per embedded text
     std::chrono::nanoseconds per_char_cost{0}; ///< per byte of embedded text or prompt
     double tail_fraction = 0;            ///< this fraction of requests...
@@ -58,9 +64,12 @@ struct node_profile {
     const model_spec* find_model(std::string_view name) const noexcept;
 };
 
-/// A shipped profile by name: "zero", "gpu" or "cpu". Throws
+/// A shipped profile by name: one of profile_names(). Throws
 /// std::invalid_argument for any other name.
 node_profile profile(std::string_view name);
+
+/// "zero, gpu, cpu, ollama-cpu, gpu-batch": the names profile() takes.
+std::string_view profile_names() noexcept;
 
 void to_json(nlohmann::json& j, const node_profile& p);
 void to_json(nlohmann::json& j, const model_spec& m);
@@ -73,5 +82,10 @@ node_profile profile_from_json(const nlohmann::json& j);
 
 /// The model name without a ":latest" tag.
 std::string_view base_model_name(std::string_view name) noexcept;
+
+/// Ollama's rule for a model name ([host/][namespace/]model[:tag]): model
+/// and tag 1-80 characters, letters, digits, '_', '-', '.', not starting
+/// with '-' or '.'. False for "" too (which Ollama answers differently).
+bool valid_model_name(std::string_view name) noexcept;
 
 } // namespace herd::sim

@@ -41,10 +41,17 @@ awaitable<std::optional<http::message>> session::next_request() {
                 co_await reject(r.ec);
                 co_return std::nullopt;
             }
-            if (r.complete) co_return parser_.take();
-            // Clients that ask first (curl on big bodies) wait for this.
-            if (!sent_continue && parser_.headers_done() &&
-                iequals(parser_.current().header("expect"), "100-continue")) {
+            // Clients that ask first (curl on big bodies) wait for this. Go
+            // sends it when the handler reads the body, even one that came
+            // along with the head.
+            const bool ask = !sent_continue && parser_.headers_done() &&
+                             iequals(parser_.current().header("expect"), "100-continue");
+            if (r.complete) {
+                auto m = parser_.take();
+                if (ask && !m.body.empty() && !co_await write("HTTP/1.1 100 Continue\r\n\r\n")) co_return std::nullopt;
+                co_return m;
+            }
+            if (ask) {
                 sent_continue = true;
                 if (!co_await write("HTTP/1.1 100 Continue\r\n\r\n")) co_return std::nullopt;
             }
@@ -58,18 +65,19 @@ awaitable<std::optional<http::message>> session::next_request() {
 }
 
 awaitable<void> session::reject(std::error_code ec) {
-    // As Go's net/http: a plain-text 4xx with Connection: close.
-    int status = 400;
-    std::string body = "400 Bad Request";
-    if (ec == errc::body_too_large) {
-        status = 413;
-        body = wire::error_json("http: request body too large");
-    } else if (ec == errc::header_too_large) {
-        status = 431;
-        body = "431 Request Header Fields Too Large";
-    }
     out.clear();
-    wire::append_response(out, status, status == 413 ? wire::json_type : wire::text_type, body, false);
+    if (ec == errc::body_too_large) {
+        // The simulator's own cap (Ollama has none): a JSON 413.
+        wire::append_response(out, 413, wire::json_type, wire::error_json("http: request body too large"), false);
+    } else {
+        // As Go's net/http writes it: no Date, no Content-Length, the body
+        // ends with the connection.
+        std::string_view what = ec == errc::header_too_large ? "431 Request Header Fields Too Large" : "400 Bad Request";
+        out += "HTTP/1.1 ";
+        out += what;
+        out += "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n";
+        out += what;
+    }
     co_await write(out);
     close();
 }

@@ -46,6 +46,7 @@ struct message {
     std::string body;   ///< empty when a body sink is installed
     bool keep_alive = true;
     bool chunked = false;
+    bool http10 = false; ///< sent as HTTP/1.0 (a server then cannot answer chunked)
 
     /// Value of the first header named `name` (lower-case), or empty.
     std::string_view header(std::string_view name) const noexcept;
