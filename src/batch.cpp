@@ -271,6 +271,10 @@ struct pool::impl::batch_run {
         }
         if (outcome.ok()) outcome.fail = failure{errc::protocol_error, n.name() + " returned vectors of another dimension"};
         if (outcome.fail.code == ::asio::error::operation_aborted) co_return;
+        if (outcome.fail.code == errc::pipeline_aborted) { // another request's timeout: not this node's fault
+            if (!is_backup) give_back(job, indices, ni);
+            co_return;
+        }
         ++job.failures_since_success;
         note_cause(job, n, outcome.fail);
         if (n.health().ejected()) pool.ensure_probing();
