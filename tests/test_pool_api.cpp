@@ -129,6 +129,37 @@ TEST_CASE("the other operations take tokens too: batch, request, refresh, prewar
     CHECK(failed[0].code == errc::no_nodes);
 }
 
+TEST_CASE("completions take tokens: async_chat, async_generate, async_chat_stream") {
+    sim::cluster cluster(test::profiles({"zero"}));
+    cluster.start();
+    ::asio::io_context io;
+    auto cfg = test::test_config(cluster);
+    cfg.model_refresh_interval = duration::zero();
+    pool p(io.get_executor(), cfg);
+
+    auto request = chat_request("llama3.2").user("Hello!");
+    auto [ec, answer] = test::run(io, p.async_chat(request, compat::use_nothrow));
+    CHECK_FALSE(ec);
+    CHECK_FALSE(answer.content.empty());
+
+    auto [gec, generated] = test::run(io, p.async_generate(generate_request("llama3.2", "Hi"), compat::use_nothrow));
+    CHECK_FALSE(gec);
+    CHECK_FALSE(generated.content.empty());
+
+    std::size_t parts = 0;
+    test::run(io, [&]() -> awaitable<void> {
+        auto [sec, s] = co_await p.async_chat_stream(request, compat::use_nothrow);
+        CHECK_FALSE(sec);
+        while (auto part = co_await s.next()) ++parts;
+    }());
+    CHECK(parts >= 2);
+
+    // A failure is the error code, not an exception.
+    auto [nec, none] = test::run(io, p.async_chat(chat_request("no-such-model").user("Hi"), compat::use_nothrow));
+    CHECK(nec == errc::all_nodes_failed); // the one node said 404: no node has it
+    CHECK(none.content.empty());
+}
+
 TEST_CASE("cancelling the handler's slot cancels the request: operation_aborted, nothing thrown") {
     sim::cluster cluster(test::profiles({"zero"}));
     cluster.start();

@@ -4,6 +4,7 @@
 //   herd::pool pool{io.get_executor(), herd::pool_config::from_env()};
 //   std::vector<float> v = co_await pool.embed("what do llamas eat?");
 //   herd::matrix m = co_await pool.embed(texts);          // order kept
+//   auto [ec, w] = co_await pool.async_embed(text, herd::compat::use_nothrow);
 //
 // Routing: power of two choices over each node's cost (peak-EWMA latency x
 // (in flight + 1)), skipping ejected nodes and nodes known to lack the
@@ -17,13 +18,26 @@
 // Health: consecutive failures eject a node; an active probe
 // (GET /api/version) re-admits it when it answers again.
 //
-// Errors: the throwing forms throw herd::error: code all_nodes_failed (or
+// Forms: every operation has a completion-token form, async_embed(...,
+// token) and so on (any Asio token: use_awaitable, as_tuple, deferred, a
+// callback; handler void(std::error_code, T)), and a short awaitable form,
+// `co_await pool.embed(text)`, that throws.
+// Errors: the short forms throw herd::error: code all_nodes_failed (or
 // no_nodes) with causes() listing each node's last failure, or the node's
-// 400/404 with status() and its text. The error_code forms return an empty
-// result and set `ec` instead.
-// Cancellation: every call honours Asio cancellation; in-flight requests
-// are abandoned (their responses read and discarded), permits released,
-// and the call throws (or sets) asio::error::operation_aborted.
+// 400/404 with status() and its text. The token forms never throw: the
+// handler gets that code and an empty value (embed_request and
+// embed_stream also hand over their outcome / report).
+// Cancellation: cancelling the awaiting coroutine or the handler's bound
+// cancellation slot delivers terminal cancellation: a permit wait leaves
+// the queue, in-flight requests are abandoned (their responses read and
+// discarded, the node not blamed), hedges' backups are cancelled and
+// waited for; the handler gets asio::error::operation_aborted, a short
+// form throws it. A coalesced single-text call stops waiting at once; its
+// batch goes on for the other callers. Cancellation travels inside herd
+// as a value (see async/race.hpp): the single-text and embed_request paths
+// throw no exception on success, failure or cancellation; completions and
+// the batch engine may still throw internally on failure (the token forms
+// turn such an exception into its code).
 // Deadlines: pool_config::call_timeout bounds a whole call;
 // request_timeout / first_load_timeout bound each attempt.
 //

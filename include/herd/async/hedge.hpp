@@ -16,7 +16,9 @@
 // `bool ok() const`. Attempts must not throw; they report cancellation as
 // an outcome, and check this_coro::cancellation_state before each of
 // their asynchronous steps (they run with throw_if_cancelled off).
-// hedged() itself never throws: not on a lost race, not on cancellation.
+// hedged() itself throws nothing: not on a lost race, not on cancellation
+// (in a coroutine with Asio's default throw_if_cancelled, Asio throws at
+// the caller's next co_await once cancelled; pool operations turn it off).
 //
 // Budget: each call deposits `budget_ratio` tokens, each backup spends one,
 // so backups stay below budget_ratio x calls (+ a small burst).

@@ -38,7 +38,9 @@
 // branch between two asynchronous operations does not throw at its next
 // co_await; it is recorded in the branch's this_coro::cancellation_state,
 // which a branch of several operations checks before starting the next
-// (node::embed does).
+// (node::embed does). (A caller that keeps Asio's default
+// throw_if_cancelled and was cancelled before the call gets Asio's own
+// operation_aborted exception at `co_await race(...)`, before race runs.)
 //
 // Timer: with_deadline waits on `Timer` (asio::steady_timer by default;
 // tests pass a timer on a virtual clock). Not thread-safe: one executor.
