@@ -33,11 +33,14 @@
 // discarded, the node not blamed), hedges' backups are cancelled and
 // waited for; the handler gets asio::error::operation_aborted, a short
 // form throws it. A coalesced single-text call stops waiting at once; its
-// batch goes on for the other callers. Cancellation travels inside herd
-// as a value (see async/race.hpp): the single-text and embed_request paths
-// throw no exception on success, failure or cancellation; completions and
-// the batch engine may still throw internally on failure (the token forms
-// turn such an exception into its code).
+// batch goes on for the other callers. (A coroutine that keeps Asio's
+// default throw_if_cancelled also gets Asio's own exception at its next
+// co_await once cancelled, before any herd code runs.)
+// Inside herd, failure and cancellation travel as values (async/race.hpp):
+// the single-text and embed_request paths throw nothing on success,
+// failure or cancellation until a short form raises the failure for its
+// caller. Completions and the batch engine may still throw internally on
+// failure; the token forms turn such an exception into its code.
 // Deadlines: pool_config::call_timeout bounds a whole call;
 // request_timeout / first_load_timeout bound each attempt.
 //
