@@ -78,6 +78,7 @@ struct completion_stream::state {
     }
 };
 
+completion_stream::completion_stream() noexcept = default;
 completion_stream::completion_stream(std::unique_ptr<state> s) : s_(std::move(s)) {}
 completion_stream::completion_stream(completion_stream&&) noexcept = default;
 completion_stream& completion_stream::operator=(completion_stream&&) noexcept = default;

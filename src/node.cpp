@@ -1,3 +1,4 @@
+#include <herd/async/race.hpp>
 #include <herd/node.hpp>
 
 #include <fmt/format.h>
@@ -17,16 +18,17 @@ std::string base_name(std::string name) {
 
 namespace {
 
-// A permit, waiting at most until `deadline`. Empty on timeout; throws
-// operation_aborted when cancelled.
+// A permit, waiting at most until `deadline`. Empty on timeout and on
+// cancellation; never throws.
 awaitable<semaphore::permit> acquire_until(limiter& lim, int priority, time_point deadline) {
     if (auto p = lim.gate().try_acquire()) co_return p;
-    using namespace compat::awaitable_operators;
-    ::asio::steady_timer timer(co_await ::asio::this_coro::executor, deadline);
-    auto r = co_await (lim.acquire(priority) || timer.async_wait(::asio::use_awaitable));
-    if (r.index() == 0) co_return std::move(std::get<0>(r));
-    co_return semaphore::permit{};
+    auto wait = [&lim, priority] { return lim.gate().acquire_nothrow(priority); };
+    auto r = co_await with_deadline(std::move(wait), deadline);
+    // A permit granted in the turn the deadline passed is still a permit.
+    co_return r.value ? std::move(*r.value) : semaphore::permit{};
 }
+
+bool cancelled(const ::asio::cancellation_state& state) { return detail::was_cancelled(state); }
 
 } // namespace
 
@@ -34,14 +36,18 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
                                      int priority, time_point deadline, semaphore::permit* held) {
     embed_outcome out;
     out.source = this;
+    // Checked before each step: a cancellation that came between two
+    // asynchronous steps is only recorded here (see race.hpp).
+    auto state = co_await ::asio::this_coro::cancellation_state;
+    if (cancelled(state)) {
+        out.fail = failure{::asio::error::operation_aborted, "cancelled"};
+        co_return out;
+    }
     semaphore::permit permit;
-    if (!held) {
-        try {
-            permit = co_await acquire_until(limiter_, priority, deadline);
-        } catch (const std::system_error& e) {
-            out.fail = failure{e.code(), "cancelled while waiting for a permit"};
-            co_return out;
-        }
+    if (!held) permit = co_await acquire_until(limiter_, priority, deadline);
+    if (cancelled(state)) {
+        out.fail = failure{::asio::error::operation_aborted, "cancelled while waiting for a permit"};
+        co_return out;
     }
     if (!held && !permit) {
         out.fail = failure{errc::timeout, "timed out waiting for a free slot on " + name_};

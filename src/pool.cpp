@@ -202,51 +202,9 @@ pool::~pool() {
     impl_->refresh_timer.cancel();
 }
 
-awaitable<embed_outcome> pool::embed_request(std::span<const std::string_view> texts, embed_options options) {
-    auto self = impl_;
-    auto params = self->params_for(options);
-    co_return co_await self->run_embed(params, texts, options.priority);
-}
-
-awaitable<std::vector<float>> pool::embed(std::string_view text, std::error_code& ec, embed_options options) {
-    auto self = impl_;
-    auto out = co_await self->embed_one(text, options);
-    ec = out.fail.code;
-    if (ec) co_return std::vector<float>{};
-    co_return out.reply.embeddings.copy_row(0);
-}
-
-awaitable<std::vector<float>> pool::embed(std::string_view text, embed_options options) {
-    auto self = impl_;
-    auto out = co_await self->embed_one(text, options);
-    if (out.fail) out.fail.raise();
-    co_return out.reply.embeddings.copy_row(0);
-}
-
 batch_options pool::impl::batch_for(const embed_options& o) const {
     return {.model = o.model, .priority = o.priority, .dimensions = o.dimensions, .truncate = o.truncate,
             .keep_alive = o.keep_alive, .max_batch = config.max_batch};
-}
-
-awaitable<matrix> pool::embed(std::span<const std::string_view> texts, std::error_code& ec, embed_options options) {
-    auto self = impl_;
-    matrix out;
-    auto report = co_await self->run_batch(nullptr, texts, nullptr, &out, self->batch_for(options));
-    ec = report.fail.code;
-    co_return ec ? matrix{} : std::move(out);
-}
-
-awaitable<matrix> pool::embed(std::span<const std::string_view> texts, embed_options options) {
-    auto self = impl_;
-    matrix out;
-    auto report = co_await self->run_batch(nullptr, texts, nullptr, &out, self->batch_for(options));
-    if (report.fail) report.fail.raise();
-    co_return out;
-}
-
-awaitable<matrix> pool::embed(std::span<const std::string> texts, embed_options options) {
-    std::vector<std::string_view> views(texts.begin(), texts.end());
-    co_return co_await embed(std::span<const std::string_view>(views), options);
 }
 
 pool_stats pool::stats() {

@@ -28,7 +28,9 @@ awaitable<std::vector<caller_result>> embed_together(pool& p, const std::vector<
     task_group g(p.get_executor());
     for (std::size_t i = 0; i < texts.size(); ++i)
         g.spawn([](pool& pl, const std::string& text, const embed_options& o, caller_result& r) -> awaitable<void> {
-            r.vector = co_await pl.embed(text, r.ec, o);
+            auto [ec, v] = co_await pl.async_embed(text, o, compat::use_nothrow);
+            r.ec = ec;
+            r.vector = std::move(v);
         }(p, texts[i], options, out[i]));
     co_await g.join();
     co_return out;

@@ -130,8 +130,7 @@ TEST_CASE("pool: all nodes down gives one clear error listing each node, within 
     }
     CHECK(clock::now() - started < std::chrono::seconds(4));
 
-    std::error_code ec;
-    auto v = test::run(io, p.embed("anything", ec));
+    auto [ec, v] = test::run(io, p.async_embed("anything", compat::use_nothrow));
     CHECK(ec == errc::all_nodes_failed);
     CHECK(v.empty());
 }
@@ -149,10 +148,10 @@ TEST_CASE("pool: 404 and 400 surface at once with the node's own text") {
         CHECK(e.status() == 404);
         CHECK_THAT(e.what(), Catch::StartsWith("model \"no-such-model\" not found, try pulling it first"));
     }
-    std::error_code ec;
     const std::string too_long(100, 'm'); // Ollama: 400 "invalid model name"
-    test::run(io, p.embed("x", ec, {.model = too_long}));
+    auto [ec, v] = test::run(io, p.async_embed("x", {.model = too_long}, compat::use_nothrow));
     CHECK(ec == errc::bad_request);
+    CHECK(v.empty());
 }
 
 TEST_CASE("pool.stats and Prometheus text") {

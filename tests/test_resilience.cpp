@@ -6,6 +6,7 @@
 #include <herd/async/stats.hpp>
 
 #include "support/manual_clock.hpp"
+#include "support/throw_counter.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -207,16 +208,22 @@ awaitable<fake_outcome> timed_attempt(int who, duration d, bool success, bool& c
 
 // One hedged call whose attempts take `primary` and `backup` of virtual
 // time and succeed or not; `cancelled[i]` tells whether attempt i was.
-struct race {
+struct hedge_call {
     std::optional<hedge_result<fake_outcome>> result;
     bool cancelled[2] = {false, false};
+    manual_clock::time_point returned{};
+    asio::cancellation_signal outer;
 
-    void start(asio::io_context& io, hedge_policy& policy, duration primary, duration backup, bool succeed = true) {
-        asio::co_spawn(io, [this, &policy, primary, backup, succeed]() -> awaitable<void> {
+    void start(asio::io_context& io, hedge_policy& policy, duration primary, duration backup, bool succeed = true,
+               bool backup_succeeds = true) {
+        asio::co_spawn(io, [this, &policy, primary, backup, succeed, backup_succeeds]() -> awaitable<void> {
             result = co_await hedged<manual_timer>(policy, [&](int i) {
-                return timed_attempt(i, i == 0 ? primary : backup, succeed, cancelled[i]);
+                return timed_attempt(i, i == 0 ? primary : backup, i == 0 ? succeed : succeed && backup_succeeds,
+                                     cancelled[i]);
             });
-        }, asio::detached);
+            returned = manual_clock::now();
+        }, asio::bind_cancellation_slot(outer.slot(), asio::detached));
+        test::drain(io); // attempts start now, not one step later
     }
 };
 
@@ -240,7 +247,7 @@ TEST_CASE("hedge: delay is the high percentile of recent latency") {
 TEST_CASE("hedge: a slow primary gets a backup, the backup wins and the loser is cancelled") {
     asio::io_context io;
     auto policy = trained_policy(10ms);
-    race r;
+    hedge_call r;
     r.start(io, policy, 1000ms, 5ms);
     test::advance(io, 9ms);
     CHECK(policy.sent() == 0); // not before the delay
@@ -257,7 +264,7 @@ TEST_CASE("hedge: a slow primary gets a backup, the backup wins and the loser is
 TEST_CASE("hedge: a fast primary wins without a backup") {
     asio::io_context io;
     auto policy = trained_policy(10ms);
-    race r;
+    hedge_call r;
     r.start(io, policy, 3ms, 3ms);
     test::advance(io, 20ms);
     REQUIRE(r.result);
@@ -269,7 +276,7 @@ TEST_CASE("hedge: a fast primary wins without a backup") {
 TEST_CASE("hedge: a primary failing before the delay returns at once, no backup") {
     asio::io_context io;
     auto policy = trained_policy(10ms);
-    race r;
+    hedge_call r;
     r.start(io, policy, 2ms, 2ms, false);
     test::advance(io, 3ms);
     REQUIRE(r.result);
@@ -299,4 +306,88 @@ TEST_CASE("hedge: the budget caps backups at the configured ratio") {
     CHECK(done == calls);
     CHECK(policy.sent() <= static_cast<std::uint64_t>(calls * 0.05) + 1);
     CHECK(policy.sent() >= static_cast<std::uint64_t>(calls * 0.05) - 1);
+}
+
+TEST_CASE("hedge: a primary winning while hedging is on throws nothing") {
+    asio::io_context io;
+    auto policy = trained_policy(10ms);
+    auto thrown = test::exceptions_thrown();
+    hedge_call r;
+    r.start(io, policy, 3ms, 3ms);
+    test::advance(io, 3ms);
+    REQUIRE(r.result);
+    CHECK(r.result->value.who == 0);
+    CHECK_FALSE(r.result->backup_started);
+    CHECK(test::exceptions_thrown() == thrown);
+}
+
+TEST_CASE("hedge: the primary failing after the backup started waits for the backup, which wins") {
+    asio::io_context io;
+    auto policy = trained_policy(10ms);
+    hedge_call f; // a primary that fails at 12 ms, a backup (from 10 ms) that succeeds at 20 ms
+    auto t1 = manual_clock::now();
+    asio::co_spawn(io, [&]() -> awaitable<void> {
+        f.result = co_await hedged<manual_timer>(policy, [&](int i) {
+            return timed_attempt(i, i == 0 ? 12ms : 10ms, i == 1, f.cancelled[i]);
+        });
+        f.returned = manual_clock::now();
+    }, asio::detached);
+    test::drain(io);
+    test::advance(io, 20ms);
+    REQUIRE(f.result);
+    CHECK(f.result->value.who == 1);
+    CHECK(f.result->value.ok());
+    CHECK(f.result->backup_won);
+    CHECK(f.returned == t1 + 20ms);
+}
+
+TEST_CASE("hedge: both attempts fail: the primary's failure once both ended, nothing thrown") {
+    asio::io_context io;
+    auto policy = trained_policy(10ms);
+    auto thrown = test::exceptions_thrown();
+    auto t0 = manual_clock::now();
+    hedge_call r;
+    r.start(io, policy, 30ms, 5ms, false); // the backup fails at 15 ms, the primary at 30 ms
+    test::advance(io, 29ms);
+    CHECK_FALSE(r.result); // the failed backup waits for the primary
+    test::advance(io, 1ms);
+    REQUIRE(r.result);
+    CHECK(r.result->value.who == 0);
+    CHECK_FALSE(r.result->value.ok());
+    CHECK(r.result->backup_started);
+    CHECK_FALSE(r.result->backup_won);
+    CHECK(r.returned == t0 + 30ms);
+    CHECK(test::exceptions_thrown() == thrown);
+}
+
+TEST_CASE("hedge: cancelling the call cancels both attempts and returns at once") {
+    asio::io_context io;
+    auto policy = trained_policy(10ms);
+    auto thrown = test::exceptions_thrown();
+    auto t0 = manual_clock::now();
+    hedge_call r;
+    r.start(io, policy, 100ms, 100ms);
+    test::advance(io, 15ms); // the backup started at 10 ms
+    r.outer.emit(asio::cancellation_type::terminal);
+    test::drain(io);
+    REQUIRE(r.result);
+    CHECK(r.cancelled[0]);
+    CHECK(r.cancelled[1]);
+    CHECK(r.result->backup_started);
+    CHECK_FALSE(r.result->value.ok());
+    CHECK(r.returned == t0 + 15ms);
+    CHECK(test::exceptions_thrown() == thrown);
+}
+
+TEST_CASE("hedge: without budget no backup starts and the slow primary's answer returns") {
+    asio::io_context io;
+    auto policy = trained_policy(10ms, 0.0);
+    hedge_call r;
+    r.start(io, policy, 40ms, 5ms);
+    test::advance(io, 40ms);
+    REQUIRE(r.result);
+    CHECK(r.result->value.who == 0);
+    CHECK(r.result->value.ok());
+    CHECK_FALSE(r.result->backup_started);
+    CHECK(policy.sent() == 0);
 }

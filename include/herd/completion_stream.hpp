@@ -30,6 +30,9 @@ namespace herd {
 class completion_stream {
 public:
     struct state;
+    /// An empty stream (what a failed async_chat_stream hands its handler):
+    /// only destruction and assignment are valid.
+    completion_stream() noexcept;
     explicit completion_stream(std::unique_ptr<state> s);
     completion_stream(completion_stream&&) noexcept;
     completion_stream& operator=(completion_stream&&) noexcept;

@@ -7,9 +7,13 @@
 // limiter, health and stats. It never throws and never retries; the
 // failure it returns carries the node's own error text.
 //
-// Cancellation: honours Asio cancellation (while waiting for a permit or
-// for the answer); the outcome is then asio::error::operation_aborted and
-// the node is not blamed. Not thread-safe.
+// Cancellation: honours Asio (terminal) cancellation while waiting for a
+// permit or for the answer, and a coroutine already cancelled when embed()
+// starts or gets its permit sends nothing; the outcome is then
+// asio::error::operation_aborted and the node is not blamed. No exception
+// is thrown on any outcome (it checks cancellation before each co_await,
+// so Asio's default throw_if_cancelled never fires in it). The permit
+// wait is a with_deadline race (async/race.hpp). Not thread-safe.
 
 #include <herd/async/health.hpp>
 #include <herd/async/limiter.hpp>

@@ -4,6 +4,7 @@
 //   herd::pool pool{io.get_executor(), herd::pool_config::from_env()};
 //   std::vector<float> v = co_await pool.embed("what do llamas eat?");
 //   herd::matrix m = co_await pool.embed(texts);          // order kept
+//   auto [ec, w] = co_await pool.async_embed(text, herd::compat::use_nothrow);
 //
 // Routing: power of two choices over each node's cost (peak-EWMA latency x
 // (in flight + 1)), skipping ejected nodes and nodes known to lack the
@@ -17,13 +18,29 @@
 // Health: consecutive failures eject a node; an active probe
 // (GET /api/version) re-admits it when it answers again.
 //
-// Errors: the throwing forms throw herd::error: code all_nodes_failed (or
+// Forms: every operation has a completion-token form, async_embed(...,
+// token) and so on (any Asio token: use_awaitable, as_tuple, deferred, a
+// callback; handler void(std::error_code, T)), and a short awaitable form,
+// `co_await pool.embed(text)`, that throws.
+// Errors: the short forms throw herd::error: code all_nodes_failed (or
 // no_nodes) with causes() listing each node's last failure, or the node's
-// 400/404 with status() and its text. The error_code forms return an empty
-// result and set `ec` instead.
-// Cancellation: every call honours Asio cancellation; in-flight requests
-// are abandoned (their responses read and discarded), permits released,
-// and the call throws (or sets) asio::error::operation_aborted.
+// 400/404 with status() and its text. The token forms never throw: the
+// handler gets that code and an empty value (embed_request and
+// embed_stream also hand over their outcome / report).
+// Cancellation: cancelling the awaiting coroutine or the handler's bound
+// cancellation slot delivers terminal cancellation: a permit wait leaves
+// the queue, in-flight requests are abandoned (their responses read and
+// discarded, the node not blamed), hedges' backups are cancelled and
+// waited for; the handler gets asio::error::operation_aborted, a short
+// form throws it. A coalesced single-text call stops waiting at once; its
+// batch goes on for the other callers. (A coroutine that keeps Asio's
+// default throw_if_cancelled also gets Asio's own exception at its next
+// co_await once cancelled, before any herd code runs.)
+// Inside herd, failure and cancellation travel as values (async/race.hpp):
+// the single-text and embed_request paths throw nothing on success,
+// failure or cancellation until a short form raises the failure for its
+// caller. Completions and the batch engine may still throw internally on
+// failure; the token forms turn such an exception into its code.
 // Deadlines: pool_config::call_timeout bounds a whole call;
 // request_timeout / first_load_timeout bound each attempt.
 //
@@ -33,6 +50,7 @@
 // io_context::run() does not return while the pool lives; stop the
 // io_context (or destroy the pool) when the work is done.
 
+#include <herd/async/completion.hpp>
 #include <herd/batch.hpp>
 #include <herd/completion_stream.hpp>
 #include <herd/matrix.hpp>
@@ -40,6 +58,7 @@
 #include <herd/node.hpp>
 #include <herd/pool_config.hpp>
 
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
@@ -68,19 +87,124 @@ public:
     pool(const pool&) = delete;
     pool& operator=(const pool&) = delete;
 
+    // Completion-token forms (see async/completion.hpp): any Asio token,
+    // handler signature void(std::error_code, T); on failure the value is
+    // empty and the code is the one the throwing form's herd::error has
+    // (cancellation: asio::error::operation_aborted). They never throw.
+    // Texts and spans are views: what they name must stay alive until the
+    // handler runs (a deferred operation: until it completes). The pool
+    // must outlive every operation.
+
+    /// One text's embedding (as embed(text)); T = std::vector<float>.
+    template <typename Token>
+    auto async_embed(std::string_view text, embed_options options, Token&& token) {
+        return async_run<std::vector<float>>(get_executor(), std::forward<Token>(token),
+                                             [this, text, options] { return embed_core(text, options); });
+    }
+    template <typename Token>
+    auto async_embed(std::string_view text, Token&& token) {
+        return async_embed(text, embed_options{}, std::forward<Token>(token));
+    }
+
+    /// Many texts (as embed(texts)); T = matrix, row i is texts[i].
+    template <typename Token>
+    auto async_embed(std::span<const std::string_view> texts, embed_options options, Token&& token) {
+        return async_run<matrix>(get_executor(), std::forward<Token>(token),
+                                 [this, texts, options] { return embed_many_core(texts, options); });
+    }
+    template <typename Token>
+    auto async_embed(std::span<const std::string_view> texts, Token&& token) {
+        return async_embed(texts, embed_options{}, std::forward<Token>(token));
+    }
+    /// A braced list of texts embeds every one: {"a", "b"} is two texts.
+    template <typename Token>
+    auto async_embed(std::initializer_list<std::string_view> texts, embed_options options, Token&& token) {
+        return async_embed(std::span<const std::string_view>(texts.begin(), texts.size()), options,
+                           std::forward<Token>(token));
+    }
+    template <typename Token>
+    auto async_embed(std::initializer_list<std::string_view> texts, Token&& token) {
+        return async_embed(texts, embed_options{}, std::forward<Token>(token));
+    }
+
+    /// A corpus over every node (as embed_batch); T = matrix.
+    template <typename Token>
+    auto async_embed_batch(std::span<const std::string_view> texts, batch_options options, Token&& token) {
+        return async_run<matrix>(get_executor(), std::forward<Token>(token),
+                                 [this, texts, options] { return embed_batch_core(texts, options); });
+    }
+
+    /// A corpus from `source` to `sink` (as embed_stream); T = batch_report,
+    /// the code being the report's failure.
+    template <typename Token>
+    auto async_embed_stream(batch_source& source, batch_sink& sink, batch_options options, Token&& token) {
+        return async_run<batch_report>(get_executor(), std::forward<Token>(token),
+                                       [this, &source, &sink, options] { return embed_stream_core(source, sink, options); });
+    }
+
+    /// A whole chat / generate answer (as chat, generate); T = chat_response.
+    template <typename Token>
+    auto async_chat(chat_request request, Token&& token) {
+        return async_run<chat_response>(get_executor(), std::forward<Token>(token),
+                                        [this, r = std::move(request)] { return completion_core(r); });
+    }
+    template <typename Token>
+    auto async_generate(generate_request request, Token&& token) {
+        return async_run<chat_response>(get_executor(), std::forward<Token>(token),
+                                        [this, r = std::move(request)] { return completion_core(r); });
+    }
+
+    /// The answer streamed (as chat_stream, generate_stream); T =
+    /// completion_stream (empty on failure).
+    template <typename Token>
+    auto async_chat_stream(chat_request request, Token&& token) {
+        return async_run<completion_stream>(get_executor(), std::forward<Token>(token),
+                                            [this, r = std::move(request)] { return stream_core(r); });
+    }
+    template <typename Token>
+    auto async_generate_stream(generate_request request, Token&& token) {
+        return async_run<completion_stream>(get_executor(), std::forward<Token>(token),
+                                            [this, r = std::move(request)] { return stream_core(r); });
+    }
+
+    /// As prewarm (arguments copied); T = std::vector<node_cause>, the
+    /// nodes that failed (the code is set only for cancellation).
+    template <typename Token>
+    auto async_prewarm(std::string_view model, std::span<const std::string> nodes, std::string_view keep_alive,
+                       Token&& token) {
+        return async_run<std::vector<node_cause>>(
+            get_executor(), std::forward<Token>(token),
+            [this, m = std::string(model), n = std::vector<std::string>(nodes.begin(), nodes.end()),
+             k = std::string(keep_alive)] { return prewarm_core(m, n, k); });
+    }
+
+    /// As refresh_models; signature void(std::error_code).
+    template <typename Token>
+    auto async_refresh_models(Token&& token) {
+        return async_run<void>(get_executor(), std::forward<Token>(token), [this] { return refresh_core(); });
+    }
+
+    /// As embed_request; T = embed_outcome, the code being its failure's.
+    template <typename Token>
+    auto async_embed_request(std::span<const std::string_view> texts, embed_options options, Token&& token) {
+        return async_run<embed_outcome>(get_executor(), std::forward<Token>(token),
+                                        [this, texts, options] { return request_core(texts, options); });
+    }
+
+    // Short forms: `co_await pool.embed(text)`. They throw herd::error (see
+    // the header) where the token forms pass an error_code.
+
     /// One text's embedding. Concurrent calls for the same model and
     /// options are coalesced into one /api/embed request when
-    /// pool_config::coalesce is on.
+    /// pool_config::coalesce is on. No exception is thrown on success.
     awaitable<std::vector<float>> embed(std::string_view text, embed_options options = {});
-    awaitable<std::vector<float>> embed(std::string_view text, std::error_code& ec,
-                                        embed_options options = {});
 
     /// Many texts, spread over the nodes by the batch engine (embed_batch
-    /// with default options); row i of the result is texts[i].
+    /// with default options); row i of the result is texts[i]. A braced
+    /// list, `embed({"a", "b"})`, is many texts.
     awaitable<matrix> embed(std::span<const std::string_view> texts, embed_options options = {});
-    awaitable<matrix> embed(std::span<const std::string_view> texts, std::error_code& ec,
-                            embed_options options = {});
     awaitable<matrix> embed(std::span<const std::string> texts, embed_options options = {});
+    awaitable<matrix> embed(std::initializer_list<std::string_view> texts, embed_options options = {});
 
     /// A corpus over every node (see batch.hpp); row i is texts[i].
     /// Throws herd::error when every node failed, listing the inputs not
@@ -120,7 +244,8 @@ public:
 
     /// One request for exactly these texts with full resilience (routing,
     /// hedging, retries, failover); the building block of the batch engine.
-    /// Never throws; the outcome carries the failure.
+    /// Never throws, cancellation included; the outcome carries the failure
+    /// (operation_aborted when cancelled).
     awaitable<embed_outcome> embed_request(std::span<const std::string_view> texts, embed_options options);
 
     /// A snapshot of every node's and the pool's statistics.
@@ -134,6 +259,20 @@ public:
     struct impl;
 
 private:
+    // The compiled coroutines behind both forms; they report failure in
+    // the result instead of throwing (src/pool_api.cpp).
+    awaitable<result<std::vector<float>>> embed_core(std::string_view text, embed_options options);
+    awaitable<result<matrix>> embed_many_core(std::span<const std::string_view> texts, embed_options options);
+    awaitable<result<matrix>> embed_batch_core(std::span<const std::string_view> texts, batch_options options);
+    awaitable<result<batch_report>> embed_stream_core(batch_source& source, batch_sink& sink, batch_options options);
+    awaitable<result<chat_response>> completion_core(const completion_request& request);
+    awaitable<result<completion_stream>> stream_core(const completion_request& request);
+    awaitable<result<std::vector<node_cause>>> prewarm_core(const std::string& model,
+                                                            std::span<const std::string> nodes,
+                                                            const std::string& keep_alive);
+    awaitable<result<void>> refresh_core();
+    awaitable<result<embed_outcome>> request_core(std::span<const std::string_view> texts, embed_options options);
+
     std::shared_ptr<impl> impl_;
 };
 

@@ -30,6 +30,9 @@ inline constexpr auto& deferred = ::asio::deferred;
 /// (error_code, results...) instead of throwing.
 inline constexpr auto use_nothrow = as_tuple(::asio::use_awaitable);
 
+/// Asio's awaitable `a || b` throws asio::multiple_exceptions when both
+/// branches fail (which cancellation causes); herd's own races use
+/// herd::race (race.hpp), which reports every outcome as a value.
 namespace awaitable_operators = ::asio::experimental::awaitable_operators;
 
 } // namespace herd::compat

@@ -5,14 +5,20 @@
 //
 // attempt(0) starts at once. If it has not finished after policy.delay()
 // (a high percentile of recent latency) and the hedge budget has a token,
-// attempt(1) starts too. The first *successful* attempt wins and the other
-// is cancelled through Asio cancellation — it is not waited for. If the
-// first attempt fails before the backup started, no backup is started and
-// its failure is returned at once (retrying is the caller's business). If
-// both fail, the first failure is returned.
+// attempt(1) starts too. The first *successful* attempt wins; the other is
+// cancelled (terminal) and waited for, so no attempt outlives the call
+// (race.hpp). A failed attempt waits while the other may still succeed.
+// If the primary fails before the backup started, no backup starts and
+// its failure is returned (retrying is the caller's business). If both
+// fail, the primary's failure is returned.
 //
-// `Outcome` is any movable value with `bool ok() const`. Attempts must not
-// throw (except on cancellation of the loser, which is swallowed).
+// `Outcome` is any default-constructible, movable value with
+// `bool ok() const`. Attempts must not throw; they report cancellation as
+// an outcome, and check this_coro::cancellation_state before each of
+// their asynchronous steps (they run with throw_if_cancelled off).
+// hedged() itself throws nothing: not on a lost race, not on cancellation
+// (in a coroutine with Asio's default throw_if_cancelled, Asio throws at
+// the caller's next co_await once cancelled; pool operations turn it off).
 //
 // Budget: each call deposits `budget_ratio` tokens, each backup spends one,
 // so backups stay below budget_ratio x calls (+ a small burst).
@@ -20,16 +26,19 @@
 // Streams (chat) are never hedged: a half-delivered answer is not
 // idempotent. The pool only hedges embeddings.
 //
-// Cancellation: cancelling the hedged() call cancels both attempts.
+// Cancellation: cancelling the hedged() call cancels the running attempts
+// (and a backup not yet started never starts); hedged() returns once they
+// returned, with the primary's (cancelled) outcome unless an attempt
+// succeeded in the same turn. A call already cancelled runs attempt(0)
+// alone, which returns its cancelled outcome at once.
 // Timer: the delay waits on `Timer` (asio::steady_timer by default; tests
 // pass a timer on a virtual clock). Not thread-safe.
 
 #include <herd/async/compat.hpp>
+#include <herd/async/race.hpp>
 #include <herd/async/stats.hpp>
 
-#include <exception>
 #include <optional>
-#include <variant>
 
 namespace herd {
 
@@ -83,71 +92,64 @@ struct hedge_result {
     bool backup_won = false;
 };
 
-namespace detail {
-template <typename Outcome>
-struct failed_attempt {
-    Outcome value;
-};
-struct backup_skipped {};
-} // namespace detail
-
 template <typename Timer = ::asio::steady_timer, typename Attempt>
 auto hedged(hedge_policy& policy, Attempt attempt)
     -> awaitable<hedge_result<typename decltype(attempt(0))::value_type>> {
     using outcome = typename decltype(attempt(0))::value_type;
     policy.on_call();
     auto delay = policy.delay();
-    if (!delay) {
+    auto state = co_await ::asio::this_coro::cancellation_state;
+    if (!delay || detail::was_cancelled(state)) {
         // Not `co_return result{co_await ...}`: g++ 12 destroys the awaited
         // temporary twice inside an aggregate initialiser.
         outcome only = co_await attempt(0);
         co_return hedge_result<outcome>{std::move(only)};
     }
 
-    auto ex = co_await ::asio::this_coro::executor;
-    Timer timer(ex);
-    timer.expires_after(*delay);
-    bool primary_failed = false;
-    bool backup_started = false;
-
+    bool primary_running = true, backup_running = false, backup_started = false;
+    // Waits until the race cancels this branch: a failed attempt stays in
+    // the race while the other one may still succeed.
+    auto park = [](Timer& t) -> awaitable<void> {
+        auto state = co_await ::asio::this_coro::cancellation_state;
+        if (detail::was_cancelled(state)) co_return;
+        t.expires_at(Timer::time_point::max());
+        co_await t.async_wait(compat::use_nothrow);
+    };
     auto primary = [&]() -> awaitable<outcome> {
         outcome r = co_await attempt(0);
-        if (!r.ok()) {
-            primary_failed = true;
-            timer.cancel(); // a backup not yet started must not start
-            throw detail::failed_attempt<outcome>{std::move(r)};
+        primary_running = false;
+        if (!r.ok() && backup_running) {
+            Timer parked(co_await ::asio::this_coro::executor);
+            co_await park(parked);
         }
         co_return r;
     };
-    auto backup = [&]() -> awaitable<outcome> {
+    auto backup = [&]() -> awaitable<std::optional<outcome>> {
+        Timer timer(co_await ::asio::this_coro::executor);
+        timer.expires_after(*delay);
         auto [ec] = co_await timer.async_wait(compat::use_nothrow);
-        if (!ec && !primary_failed && policy.try_spend()) {
-            backup_started = true;
-            outcome r = co_await attempt(1);
-            if (!r.ok()) throw detail::failed_attempt<outcome>{std::move(r)};
-            co_return r;
+        auto state = co_await ::asio::this_coro::cancellation_state;
+        if (ec || detail::was_cancelled(state)) co_return std::nullopt; // the primary ended, or the call was cancelled
+        if (!policy.try_spend()) { // no budget: stay out until the primary ends
+            co_await park(timer);
+            co_return std::nullopt;
         }
-        if (!primary_failed && !ec) {
-            // No budget: stay out of the race until the primary ends.
-            timer.expires_at(Timer::time_point::max());
-            co_await timer.async_wait(compat::use_nothrow);
-        }
-        throw detail::backup_skipped{};
+        backup_started = backup_running = true;
+        outcome r = co_await attempt(1);
+        backup_running = false;
+        if (!r.ok() && primary_running) co_await park(timer);
+        co_return r;
     };
 
-    using namespace compat::awaitable_operators;
-    try {
-        auto v = co_await (primary() || backup());
-        bool won = v.index() == 1;
-        if (won) policy.on_backup_won();
-        co_return hedge_result<outcome>{std::move(won ? std::get<1>(v) : std::get<0>(v)), backup_started, won};
-    } catch (const ::asio::multiple_exceptions& e) {
-        try {
-            std::rethrow_exception(e.first_exception());
-        } catch (detail::failed_attempt<outcome>& f) {
-            co_return hedge_result<outcome>{std::move(f.value), backup_started, false};
-        }
+    auto r = co_await race(std::move(primary), std::move(backup));
+    if (!r.first) { // unreachable: the call was not cancelled before the race
+        outcome only = co_await attempt(0);
+        co_return hedge_result<outcome>{std::move(only)};
     }
+    std::optional<outcome> second = r.second ? std::move(*r.second) : std::nullopt;
+    bool won = second && second->ok() && (r.winner == 1 || !r.first->ok());
+    if (won) policy.on_backup_won();
+    co_return hedge_result<outcome>{std::move(won ? *second : *r.first), backup_started, won};
 }
 
 } // namespace herd

@@ -15,7 +15,8 @@
 //
 // Cancellation: acquire() honours Asio cancellation (terminal, partial and
 // total alike). A cancelled waiter leaves the queue and acquire() throws
-// std::system_error(asio::error::operation_aborted). A waiter granted a
+// std::system_error(asio::error::operation_aborted); acquire_nothrow()
+// returns an empty permit instead. A waiter granted a
 // permit in the same turn its cancellation arrives keeps the permit (the
 // permit is returned, the cancellation is ignored), so no permit can leak.
 //
@@ -80,6 +81,18 @@ public:
     /// max_priority]. Throws operation_aborted when cancelled (see header).
     awaitable<permit> acquire(int priority = default_priority) {
         if (auto p = try_acquire()) co_return p;
+        permit p = co_await acquire_nothrow(priority);
+        if (!p) throw std::system_error(::asio::error::operation_aborted);
+        co_return p;
+    }
+
+    /// As acquire(), but cancellation returns an empty permit instead of
+    /// throwing; so does a call whose coroutine was already cancelled
+    /// (this_coro::cancellation_state) when no permit is free.
+    awaitable<permit> acquire_nothrow(int priority = default_priority) {
+        if (auto p = try_acquire()) co_return p;
+        auto state = co_await ::asio::this_coro::cancellation_state;
+        if (state.cancelled() != ::asio::cancellation_type::none) co_return permit{};
         waiter w(ex_, this, clamp(priority), next_seq_++, granted_total_);
         queues_[w.priority - min_priority].push_back(&w);
         ++waiting_;
@@ -90,7 +103,7 @@ public:
         }
         // Cancelled or the semaphore was destroyed: leave the queue.
         w.unlink();
-        throw std::system_error(::asio::error::operation_aborted);
+        co_return permit{};
     }
 
     /// A permit now if one is free and nobody waits, else an empty permit.
