@@ -34,11 +34,12 @@ TEST_CASE("embed_batch: every input embedded exactly once into its position") {
     pool p(io.get_executor(), test::test_config(cluster));
     auto texts = corpus(static_cast<std::size_t>(n));
     std::size_t calls = 0, last_done = 0, backups = 0;
-    auto m = test::run(io, p.embed_batch(texts, {.on_progress = [&](const progress& pr) {
-                                                   ++calls;
-                                                   last_done = pr.done;
-                                                   backups = pr.backups;
-                                               }}));
+    auto count = [&](const progress& pr) {
+        ++calls;
+        last_done = pr.done;
+        backups = pr.backups;
+    };
+    auto m = test::run(io, p.embed_batch(texts, {.on_progress = count}));
     REQUIRE(m.rows() == texts.size());
     CHECK(wrong_rows(m, texts) == 0);
     CHECK(calls >= 1);
@@ -71,7 +72,8 @@ TEST_CASE("embed_batch: uses every node of a mixed cluster, fast nodes most") {
     pool p(io.get_executor(), test::test_config(cluster));
     auto texts = corpus(3000);
     std::vector<std::size_t> share;
-    auto m = test::run(io, p.embed_batch(texts, {.on_progress = [&](const progress& pr) { share = pr.per_node; }}));
+    auto keep = [&](const progress& pr) { share = pr.per_node; };
+    auto m = test::run(io, p.embed_batch(texts, {.on_progress = keep}));
     CHECK(wrong_rows(m, texts) == 0);
     REQUIRE(share.size() == 3);
     CHECK(share[1] > 0);

@@ -1,8 +1,12 @@
 #include <herd/ollama/codec.hpp>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cstring>
+#include <limits>
+#include <memory>
 #include <vector>
 
 using namespace herd;
@@ -84,4 +88,68 @@ TEST_CASE("decode_embed: the fast path and the full decoder agree") {
     REQUIRE(full.embeddings.dim() == 3);
     for (std::size_t i = 0; i < 3; ++i) CHECK(fast.embeddings[0][i] == full.embeddings[0][i]);
     CHECK(fast.total_duration == full.total_duration);
+}
+
+namespace {
+
+// decode_embed on an exact-size heap copy, so AddressSanitizer sees any read
+// past the end (a std::string would hide one behind its terminator).
+failure decode_exact(std::string_view body, ollama::embed_reply& r) {
+    auto copy = std::make_unique<char[]>(body.size());
+    std::memcpy(copy.get(), body.data(), body.size());
+    return ollama::decode_embed(std::string_view(copy.get(), body.size()), r);
+}
+
+} // namespace
+
+TEST_CASE("decode_embed: every truncation of a reply is a protocol error, read within its bytes") {
+    const std::string bodies[] = {
+        R"({"model":"m","embeddings":[[0.1,-2.5e-05,1e3],[3,4E2,-0.0]],"total_duration":14143917,)"
+        R"("load_duration":1,"prompt_eval_count":8,"extra":{"a":["x\"y\\",1e5,true,null]}})",
+        R"({"extra":"escaped \\ \" \u0041","embeddings":[[1]]})",
+    };
+    for (const auto& body : bodies) {
+        ollama::embed_reply r;
+        REQUIRE_FALSE(decode_exact(body, r));
+        for (std::size_t n = 0; n < body.size(); ++n) {
+            INFO("prefix: " << body.substr(0, n));
+            CHECK(decode_exact(std::string_view(body).substr(0, n), r).code == errc::protocol_error);
+        }
+    }
+    // The cuts the scanner must stop at on its own.
+    ollama::embed_reply r;
+    for (std::string_view cut : {R"({"embeddings":[[0.1,)", R"({"embeddings":[[1e)", R"({"embeddings":[[-)",
+                                 R"({"x":"a\)", R"({"x":"\)", R"({"total_duration":)", R"({"x":[1e)"}) {
+        INFO("cut: " << cut);
+        CHECK(decode_exact(cut, r).code == errc::protocol_error);
+    }
+}
+
+TEST_CASE("decode_embed: a number beyond float range is an error on both paths, never a cast") {
+    // The fast scanner refuses it (from_chars<float> reports the overflow);
+    // the full decoder, which reads doubles, must refuse it as well.
+    for (std::string_view big : {"1e39", "-1e39", "3.5e38"}) {
+        INFO(big);
+        for (std::string_view model : {"m", "m\\u003c"}) { // \u003c: the full decoder only
+            ollama::embed_reply r;
+            auto body = fmt::format(R"({{"model":"{}","embeddings":[[0.5,{}]]}})", model, big);
+            auto f = ollama::decode_embed(body, r);
+            CHECK(f.code == errc::protocol_error);
+            CHECK_THAT(f.message, Catch::Contains("out of float range"));
+        }
+    }
+    // Beyond double range nlohmann itself reports the overflow.
+    ollama::embed_reply huge;
+    auto f = ollama::decode_embed(R"({"model":"m","embeddings":[[0.5,1e400]]})", huge);
+    CHECK(f.code == errc::protocol_error);
+    CHECK_THAT(f.message, Catch::Contains("number overflow parsing '1e400'"));
+    // The largest float, written with fewer digits than it has, rounds down
+    // to FLT_MAX on both paths.
+    for (std::string_view model : {"m", "m\\u003c"}) {
+        ollama::embed_reply r;
+        auto body = fmt::format(R"({{"model":"{}","embeddings":[[3.4028235e38,-3.4028235e38]]}})", model);
+        REQUIRE_FALSE(ollama::decode_embed(body, r));
+        CHECK(r.embeddings[0][0] == std::numeric_limits<float>::max());
+        CHECK(r.embeddings[0][1] == -std::numeric_limits<float>::max());
+    }
 }

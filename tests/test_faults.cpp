@@ -49,29 +49,42 @@ awaitable<result_check> run_calls(pool& p, std::size_t first, std::size_t count,
     co_return check;
 }
 
+// pool_config as shipped, pointed at the cluster.
+pool_config default_config(const sim::cluster& c) {
+    pool_config cfg;
+    cfg.nodes = c.urls();
+    cfg.model = "all-minilm";
+    return cfg;
+}
+
 } // namespace
 
 TEST_CASE("fault matrix: one faulty node of three loses nothing") {
     using sim::fault_spec;
-    auto [name, fault] = GENERATE(table<const char*, fault_spec>({
-        {"refuses from the start", fault_spec{.refuse = true}},
-        {"dies mid-run", fault_spec{.die_after = 10}},
-        {"500 always", fault_spec{.error_rate = 1.0}},
-        {"500 one in seven", fault_spec{.error_every = 7}},
-        {"503 busy", fault_spec{.busy = true}},
-        {"reset mid-body", fault_spec{.reset_mid_body = true}},
-        {"hangs", fault_spec{.hang = true}},
-        {"slow drip", fault_spec{.slow_drip_bytes = 512, .slow_drip_interval = std::chrono::duration<double>(0.0005)}},
-        {"garbage bytes", fault_spec{.garbage = true}},
-        {"one embedding too few", fault_spec{.wrong_count = -1}},
-        {"one embedding too many", fault_spec{.wrong_count = 1}},
+    // `silent`: the faulty node never delivers a valid reply.
+    auto [name, fault, silent] = GENERATE(table<const char*, fault_spec, bool>({
+        {"refuses from the start", fault_spec{.refuse = true}, true},
+        {"dies mid-run", fault_spec{.die_after = 10}, false},
+        {"500 always", fault_spec{.error_rate = 1.0}, true},
+        {"500 one in seven", fault_spec{.error_every = 7}, false},
+        {"503 busy", fault_spec{.busy = true}, true},
+        {"reset mid-body", fault_spec{.reset_mid_body = true}, true},
+        {"hangs", fault_spec{.hang = true}, true},
+        {"slow drip", fault_spec{.slow_drip_bytes = 512, .slow_drip_interval = std::chrono::duration<double>(0.0005)},
+         false},
+        {"garbage bytes", fault_spec{.garbage = true}, true},
+        {"one embedding too few", fault_spec{.wrong_count = -1}, true},
+        {"one embedding too many", fault_spec{.wrong_count = 1}, true},
     }));
-    INFO("fault: " << name);
+    // What a user gets (pool_config as shipped), and the shorter timeouts
+    // and larger retry allowance of test_config.
+    auto defaults = GENERATE(true, false);
+    INFO("fault: " << name << (defaults ? ", default pool_config" : ", test_config"));
     sim::cluster cluster(test::profiles({"zero", "zero", "zero"}));
     cluster.start();
     cluster.set_fault(1, fault);
     asio::io_context io;
-    pool p(io.get_executor(), test::test_config(cluster));
+    pool p(io.get_executor(), defaults ? default_config(cluster) : test::test_config(cluster));
     auto started = clock::now();
     auto c = test::run(io, run_calls(p, 0, 2000, 64));
     INFO(c.first_error);
@@ -80,8 +93,9 @@ TEST_CASE("fault matrix: one faulty node of three loses nothing") {
     CHECK(c.missing == 0);
     CHECK(c.failed == 0);
     CHECK(clock::now() - started < std::chrono::seconds(30));
-    // The healthy nodes did the work the faulty one could not.
-    CHECK(cluster.counters(0).inputs + cluster.counters(2).inputs > 0);
+    // A node that never answers validly leaves every text to the healthy
+    // two (retries and hedges may embed some twice, so not exact).
+    if (silent) CHECK(cluster.counters(0).inputs + cluster.counters(2).inputs >= 2000);
 }
 
 TEST_CASE("fault matrix: a node that dies and comes back gets work again") {

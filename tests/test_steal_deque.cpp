@@ -95,3 +95,22 @@ TEST_CASE("steal_deque: stealing under contention hands out every item exactly o
     for (std::size_t w = 0; w < workers; ++w) CHECK(per_worker[w] > 0); // everyone stole some
     CHECK(q.steals() > 0);
 }
+
+TEST_CASE("steal_deque: a waiter whose frame is destroyed without resuming is forgotten") {
+    // The deque outlives the io_context that runs the waiting coroutine:
+    // destroying the io_context destroys that coroutine's frames mid-wait.
+    std::optional<asio::io_context> io(std::in_place);
+    steal_deque<int> q(io->get_executor(), 1);
+    bool resumed = false;
+    asio::co_spawn(*io, [&]() -> awaitable<void> {
+        co_await q.wait();
+        resumed = true;
+    }, asio::detached);
+    io->poll();
+    io.reset(); // the waiting frame is destroyed here
+    CHECK_FALSE(resumed);
+    q.push(0, 1); // must not touch the destroyed waiter's timer
+    q.close();
+    CHECK(q.size() == 1);
+    CHECK(*q.try_pop_own(0) == 1);
+}

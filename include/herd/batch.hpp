@@ -47,10 +47,16 @@ struct progress {
     std::vector<std::size_t> per_node; ///< inputs each node embedded (pool order)
 };
 
-/// A callback that does not own what it calls (trivially destructible, see
-/// embed_options): the callable must outlive the call — a named lambda in
-/// the caller's scope, or a lambda written inside the call expression
-/// (a temporary lives until the co_await completes).
+/// A callback that does not own what it calls, so that batch_options stays
+/// trivially destructible (see embed_options in pool.hpp). It binds only to
+/// a named callable (an lvalue), which must outlive the call:
+///
+///   auto show = [&](const progress& p) { ... };
+///   co_await pool.embed_batch(texts, {.on_progress = show});
+///
+/// A temporary does not compile (`{.on_progress = [&](auto&) {...}}`):
+/// in `batch_options o{...}` or under co_spawn it would be gone before the
+/// batch reports progress.
 template <typename Signature>
 class function_ref;
 
@@ -59,10 +65,16 @@ class function_ref<R(Args...)> {
 public:
     function_ref() = default;
     template <typename F>
-        requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref> && std::is_invocable_r_v<R, F&, Args...>)
-    function_ref(F&& f) noexcept // NOLINT: implicit on purpose
+        requires(!std::is_same_v<std::remove_cv_t<F>, function_ref> && std::is_object_v<F> &&
+                 std::is_invocable_r_v<R, F&, Args...>)
+    function_ref(F& f) noexcept // NOLINT: implicit on purpose
         : object_(const_cast<void*>(static_cast<const void*>(&f))),
-          call_([](void* o, Args... a) -> R { return (*static_cast<std::remove_reference_t<F>*>(o))(a...); }) {}
+          call_([](void* o, Args... a) -> R { return (*static_cast<F*>(o))(a...); }) {}
+    /// Deleted: a temporary callable would dangle (see above).
+    template <typename F>
+        requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref> && !std::is_lvalue_reference_v<F>)
+    function_ref(F&&) = delete;
+
     explicit operator bool() const noexcept { return call_ != nullptr; }
     R operator()(Args... a) const { return call_(object_, a...); }
 

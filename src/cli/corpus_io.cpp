@@ -45,35 +45,62 @@ std::string_view id_of_record(std::string_view line) {
 
 } // namespace
 
-done_index resume_output(const std::string& path, output_format format) {
+namespace {
+
+// An output without a sidecar is only taken over when it holds nothing.
+void require_empty(const std::string& path, output_format format) {
+    if (!fs::exists(path) || fs::file_size(path) == 0) return;
+    auto other = format == output_format::f32 ? output_format::jsonl : output_format::f32;
+    if (fs::exists(sidecar_path(path, other)))
+        throw std::invalid_argument(fmt::format("{} was written with --format {}, not {}", path,
+                                                other == output_format::f32 ? "f32" : "jsonl",
+                                                format == output_format::f32 ? "f32" : "jsonl"));
+    throw std::invalid_argument(fmt::format("{} has no {}: it was not written by herd (or the sidecar was "
+                                            "deleted), so its model is unknown; write to another --output",
+                                            path, sidecar_path(path, format)));
+}
+
+} // namespace
+
+done_index resume_output(const std::string& path, output_meta& wanted) {
     done_index done;
-    if (!fs::exists(path)) return done;
+    if (!fs::exists(path)) {
+        // Nothing to resume: a stale sidecar or id list belongs to no rows
+        // (the writer replaces the sidecar).
+        if (wanted.format == output_format::f32) fs::remove(path + ".ids");
+        return done;
+    }
+    output_meta found;
+    if (!read_sidecar(path, wanted.format, found)) {
+        require_empty(path, wanted.format);
+        if (wanted.format == output_format::f32) fs::remove(path + ".ids");
+        return done;
+    }
+    check_same_making(path, found, wanted);
+    wanted.dim = found.dim;
     std::uintmax_t good = 0;
-    if (format == output_format::jsonl) {
+    if (wanted.format == output_format::jsonl) {
         std::size_t line_no = 0;
         for_each_complete_line(path, good, [&](const std::string& line) {
             ++line_no;
             auto id = id_of_record(line);
-            if (id.empty()) throw std::runtime_error(fmt::format("{}:{}: not a record written by herd", path, line_no));
+            if (id.empty())
+                throw std::invalid_argument(fmt::format("{}:{}: not a record written by herd", path, line_no));
             done.add(id);
         });
         fs::resize_file(path, good);
     } else {
-        auto meta_path = path + ".json";
         std::uintmax_t ids_good = 0;
         std::vector<std::string> ids;
         for_each_complete_line(path + ".ids", ids_good, [&](const std::string& line) { ids.push_back(line); });
         std::size_t rows = 0;
-        if (fs::exists(meta_path)) {
-            std::ifstream m(meta_path);
-            auto meta = nlohmann::json::parse(m, nullptr, false);
-            if (!meta.is_object() || !meta.contains("dim")) throw std::runtime_error(meta_path + ": unreadable");
-            auto row_bytes = meta["dim"].get<std::size_t>() * sizeof(float);
-            rows = static_cast<std::size_t>(fs::file_size(path) / row_bytes);
-            rows = std::min(rows, ids.size());
+        if (found.dim) {
+            auto row_bytes = found.dim * sizeof(float);
+            rows = std::min(static_cast<std::size_t>(fs::file_size(path) / row_bytes), ids.size());
             fs::resize_file(path, rows * row_bytes);
-        } else {
-            fs::resize_file(path, 0);
+        } else if (fs::file_size(path) != 0) {
+            throw std::invalid_argument(sidecar_path(path, wanted.format) + ": no \"dim\" but " + path +
+                                        " holds rows; delete both to start over");
         }
         // Keep exactly the ids of complete rows.
         ids.resize(rows);
@@ -117,9 +144,9 @@ bool corpus_reader::parse(const std::string& line, std::string& id, std::string&
 }
 
 std::size_t corpus_reader::read(std::vector<std::string>& texts, std::size_t max) {
-    ids_.clear();
+    std::size_t got = 0;
     std::string line, id, text;
-    while (ids_.size() < max && std::getline(in_, line)) {
+    while (got < max && std::getline(in_, line)) {
         ++line_;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.empty()) continue;
@@ -130,43 +157,74 @@ std::size_t corpus_reader::read(std::vector<std::string>& texts, std::size_t max
         }
         ids_.push_back(std::move(id));
         texts.push_back(std::move(text));
+        ++got;
     }
-    return ids_.size();
+    return got;
 }
 
-embedding_writer::embedding_writer(const std::string& path, output_format format, const corpus_reader& ids,
-                                   std::string model)
-    : path_(path), format_(format), ids_(ids), model_(std::move(model)) {
+const std::string& corpus_reader::id(std::size_t index) const {
+    if (index < ids_base_ || index - ids_base_ >= ids_.size())
+        throw std::out_of_range(fmt::format("no id for input {} (ids held: {} to {})", index, ids_base_,
+                                            ids_base_ + ids_.size()));
+    return ids_[index - ids_base_];
+}
+
+void corpus_reader::release(std::size_t end) {
+    while (ids_base_ < end && !ids_.empty()) {
+        ids_.pop_front();
+        ++ids_base_;
+    }
+}
+
+embedding_writer::embedding_writer(const std::string& path, output_meta meta, corpus_reader& ids, bool sidecar)
+    : path_(path), meta_(std::move(meta)), ids_(ids), sidecar_(sidecar) {
+    if (sidecar_) write_sidecar(path_, meta_); // before any row: no row without its making
     auto mode = std::ios::binary | std::ios::app;
     data_.open(path, mode);
-    if (format == output_format::f32) id_file_.open(path + ".ids", mode);
-    if (!data_ || (format == output_format::f32 && !id_file_))
+    if (meta_.format == output_format::f32) id_file_.open(path + ".ids", mode);
+    if (!data_ || (meta_.format == output_format::f32 && !id_file_))
         throw std::runtime_error("cannot write " + path);
 }
 
-void embedding_writer::write(std::size_t, const matrix& rows) {
-    const auto& ids = ids_.window_ids();
-    if (format_ == output_format::f32) {
-        if (!std::filesystem::exists(path_ + ".json")) {
-            std::ofstream meta(path_ + ".json");
-            meta << nlohmann::json{{"dim", rows.dim()}, {"model", model_}, {"format", "f32le"}}.dump() << '\n';
+void embedding_writer::write(std::size_t first_index, const matrix& rows) {
+    if (first_index < written_ || early_.count(first_index))
+        throw std::logic_error(fmt::format("rows from input {} written twice", first_index));
+    if (first_index > written_) {
+        early_.emplace(first_index, rows);
+        return;
+    }
+    append(first_index, rows);
+    for (auto it = early_.begin(); it != early_.end() && it->first == written_; it = early_.erase(it))
+        append(it->first, it->second);
+}
+
+void embedding_writer::append(std::size_t first_index, const matrix& rows) {
+    if (meta_.format == output_format::f32) {
+        if (rows.rows() && meta_.dim != rows.dim()) {
+            if (meta_.dim)
+                throw std::runtime_error(fmt::format("{} holds rows of {} floats, the nodes now return {}", path_,
+                                                     meta_.dim, rows.dim()));
+            meta_.dim = rows.dim();
+            if (sidecar_) write_sidecar(path_, meta_);
         }
         data_.write(reinterpret_cast<const char*>(rows.data()),
                     static_cast<std::streamsize>(rows.rows() * rows.dim() * sizeof(float)));
-        for (std::size_t r = 0; r < rows.rows(); ++r) id_file_ << ids[r] << '\n';
+        for (std::size_t r = 0; r < rows.rows(); ++r) id_file_ << ids_.id(first_index + r) << '\n';
         data_.flush();
         id_file_.flush();
     } else {
         for (std::size_t r = 0; r < rows.rows(); ++r) {
             buffer_.clear();
-            fmt::format_to(std::back_inserter(buffer_), "{{\"id\":{},\"embedding\":[{}]}}\n", ids[r],
-                           fmt::join(rows.row(r), ","));
+            fmt::format_to(std::back_inserter(buffer_), "{{\"id\":{},\"embedding\":[{}]}}\n",
+                           ids_.id(first_index + r), fmt::join(rows.row(r), ","));
             data_ << buffer_;
         }
         data_.flush();
     }
-    if (!data_) throw std::runtime_error("write to " + path_ + " failed");
+    if (!data_ || (meta_.format == output_format::f32 && !id_file_))
+        throw std::runtime_error("write to " + path_ + " failed");
     written_ += rows.rows();
+    ids_.release(written_);
 }
 
 std::size_t count_lines(const std::string& path) {

@@ -8,15 +8,21 @@
 //
 // Output: JSONL `{"id": ..., "embedding": [...]}` per input, in input
 // order, or `f32`: raw little-endian float32 rows in OUTPUT, the ids one
-// per line in OUTPUT.ids and {"dim", "model"} in OUTPUT.json.
+// per line in OUTPUT.ids. What made it (model, dimensions, format) is in a
+// sidecar (output_meta.hpp).
 //
-// Resume: an existing output is read back first; a torn last record (a
-// killed run) is cut off, and inputs whose ids are present are skipped, so
-// a resumed run appends exactly what is missing.
+// Resume: an existing output is read back first. It must have been made
+// with the same model and dimensions; a torn last record (a killed run) is
+// cut off, and inputs whose ids are present are skipped, so a resumed run
+// appends exactly what is missing.
+
+#include "cli/output_meta.hpp"
 
 #include <herd/batch.hpp>
 
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <fstream>
 #include <istream>
 #include <string>
@@ -25,7 +31,6 @@
 namespace herd::cli {
 
 enum class input_format { automatic, jsonl, lines };
-enum class output_format { jsonl, f32 };
 
 /// Ids already in the output, as hashes of their JSON text (8 bytes each,
 /// so a resumed corpus of millions stays small).
@@ -40,10 +45,13 @@ private:
     std::vector<std::uint64_t> hashes_;
 };
 
-/// Reads the existing output at `path` (if any), cuts a torn tail, and
-/// returns the ids it holds. Throws std::runtime_error on an unreadable or
-/// inconsistent output.
-done_index resume_output(const std::string& path, output_format format);
+/// Reads the existing output at `path` (if any), checks that it was made
+/// as `wanted` asks, cuts a torn tail, and returns the ids it holds; sets
+/// wanted.dim to the row length already written (f32). Throws
+/// std::invalid_argument (naming the files and values) when the output was
+/// made with another model or dimensions, has no or an invalid sidecar, or
+/// holds lines herd did not write.
+done_index resume_output(const std::string& path, output_meta& wanted);
 
 struct input_error {
     std::size_t line; ///< 1-based
@@ -57,8 +65,12 @@ public:
 
     std::size_t read(std::vector<std::string>& texts, std::size_t max) override;
 
-    /// JSON text of each id of the window read last.
-    const std::vector<std::string>& window_ids() const noexcept { return ids_; }
+    /// JSON text of the id of input `index` (numbered from 0 over all
+    /// reads, skipped lines not counted). Throws std::out_of_range for an
+    /// input not read yet or released.
+    const std::string& id(std::size_t index) const;
+    /// Forgets the ids of inputs before `end`.
+    void release(std::size_t end);
     const std::vector<input_error>& errors() const noexcept { return errors_; }
     std::size_t skipped() const noexcept { return skipped_; }
     std::size_t lines() const noexcept { return line_; }
@@ -70,27 +82,37 @@ private:
     input_format format_;
     std::string id_field_, text_field_;
     const done_index& skip_;
-    std::vector<std::string> ids_;
+    std::deque<std::string> ids_; // of inputs ids_base_, ids_base_ + 1, ...
+    std::size_t ids_base_ = 0;
     std::vector<input_error> errors_;
     std::size_t line_ = 0;
     std::size_t skipped_ = 0;
 };
 
+/// Writes each input's vector at its place: input i is the i-th record
+/// appended by this run, whatever order write() is called in (rows that
+/// arrive ahead of a gap wait in memory). Ids come from the reader.
 class embedding_writer : public batch_sink {
 public:
-    /// Appends to `path` (after resume_output() cut it).
-    embedding_writer(const std::string& path, output_format format, const corpus_reader& ids, std::string model);
+    /// Appends to `path` (after resume_output() cut it). With `sidecar`,
+    /// records `meta` next to it first (see output_meta.hpp).
+    embedding_writer(const std::string& path, output_meta meta, corpus_reader& ids, bool sidecar);
+    /// Throws std::logic_error for rows written twice, std::runtime_error
+    /// when the file cannot be written or an f32 row length changes.
     void write(std::size_t first_index, const matrix& rows) override;
     std::size_t written() const noexcept { return written_; }
 
 private:
+    void append(std::size_t first_index, const matrix& rows);
+
     std::string path_;
-    output_format format_;
-    const corpus_reader& ids_;
-    std::string model_;
+    output_meta meta_;
+    corpus_reader& ids_;
+    bool sidecar_;
     std::ofstream data_;
     std::ofstream id_file_;
     std::string buffer_;
+    std::map<std::size_t, matrix> early_; // rows ahead of written_, by first index
     std::size_t written_ = 0;
 };
 

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace herd::cli {
@@ -103,9 +104,15 @@ int demo_command(const args& a) {
     view.finish();
     if (failed) std::rethrow_exception(failed);
 
-    std::size_t lost = texts.size() - m.rows(), wrong = 0;
-    for (std::size_t i = 0; i < m.rows(); ++i)
-        if (!sim::matches_rule(demo_model, texts[i], m[i].data(), m.dim(), demo_dim)) ++wrong;
+    // Checked from the vectors alone, not herd's counters: a row never
+    // written is still all zeros (the rule's vectors are unit length),
+    // any other row must be the simulator's vector for its own text.
+    std::size_t lost = texts.size() - std::min(texts.size(), m.rows()), wrong = 0;
+    for (std::size_t i = 0; i < m.rows() && i < texts.size(); ++i) {
+        auto row = m[i];
+        if (std::all_of(row.begin(), row.end(), [](float x) { return x == 0.0f; })) ++lost;
+        else if (!sim::matches_rule(demo_model, texts[i], row.data(), m.dim(), demo_dim)) ++wrong;
+    }
     double rate = static_cast<double>(texts.size()) / secs;
     auto s = p.stats();
     fmt::print("\nreport\n");

@@ -49,8 +49,14 @@ int embed_command(const args& a) {
     auto output = a.get_or("output", "");
     if (output.empty() && out_format == output_format::f32) throw std::invalid_argument("--format f32 needs --output");
 
+    auto batch = a.number_or("batch", 64), window = a.number_or("window", 4096);
+    if (batch == 0) throw std::invalid_argument("--batch takes a number from 1 (texts per request)");
+    if (window == 0) throw std::invalid_argument("--window takes a number from 1 (texts held in memory)");
+    output_meta meta{.format = out_format, .model = config.model,
+                     .dimensions = static_cast<unsigned>(a.number_or("dimensions", 0)), .dim = 0};
+
     done_index done;
-    if (!output.empty()) done = resume_output(output, out_format);
+    if (!output.empty()) done = resume_output(output, meta);
     std::ifstream file;
     if (input != "-") {
         file.open(input, std::ios::binary);
@@ -59,7 +65,7 @@ int embed_command(const args& a) {
     std::istream& in = input == "-" ? std::cin : file;
     corpus_reader reader(in, parse_input_format(a.get_or("input-format", "auto")), a.get_or("id-field", "id"),
                          a.get_or("text-field", "text"), done);
-    embedding_writer writer(output.empty() ? "/dev/stdout" : output, out_format, reader, config.model);
+    embedding_writer writer(output.empty() ? "/dev/stdout" : output, meta, reader, !output.empty());
 
     asio::io_context io;
     pool p(io.get_executor(), config);
@@ -72,10 +78,10 @@ int embed_command(const args& a) {
     };
     batch_options options{.model = config.model,
                           .priority = static_cast<int>(a.number_or("priority", 5)),
-                          .dimensions = static_cast<unsigned>(a.number_or("dimensions", 0)),
-                          .max_batch = a.number_or("batch", 64),
+                          .dimensions = meta.dimensions,
+                          .max_batch = batch,
                           .give_up_after = from_seconds(a.real_or("give-up", 10)),
-                          .window = a.number_or("window", 4096),
+                          .window = window,
                           .on_progress = show};
     batch_report report;
     std::exception_ptr failed;

@@ -16,7 +16,9 @@ commands:
         [--give-up SECONDS] [--priority 1-10] [--quiet] INPUT
       Embeds every text of INPUT (JSONL {"id","text"} or plain lines; - for
       stdin) over all nodes. Resumes an interrupted run: ids already in
-      FILE are skipped. Nodes from --nodes, HERD_NODES or OLLAMA_HOST.
+      FILE are skipped; FILE.herd.json (f32: FILE.json) records the model
+      and dimensions, and resuming with others is refused (exit 2).
+      Nodes from --nodes, HERD_NODES or OLLAMA_HOST.
   demo [--texts N] [--corpus FILE] [--time-scale X]
       Starts a simulated mixed cluster on loopback, embeds the sample
       corpus and prints the report.

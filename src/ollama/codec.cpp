@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 namespace herd::ollama {
 
 void append_json_string(std::string& out, std::string_view text, bool escape_html) {
@@ -57,6 +59,9 @@ std::string encode_embed(const embed_params& params, std::span<const std::string
 }
 
 namespace {
+
+// FLT_MAX plus half its ulp: the smallest magnitude that rounds to infinity.
+constexpr double float_limit = 0x1.ffffffp127;
 
 // SAX consumer for {"model":..., "embeddings":[[f, ...], ...], counts...}:
 // floats go straight into the matrix buffer, other fields are picked out,
@@ -126,6 +131,9 @@ private:
     bool scalar() { return !(depth_ >= 2 && in_embeddings()) || fail("non-number inside embeddings"); }
     bool number(double v, std::uint64_t u) {
         if (depth_ == 3 && in_embeddings()) {
+            // A double that rounds beyond FLT_MAX has no float (converting it
+            // is undefined behaviour); from_chars<float> refuses it too.
+            if (!(std::fabs(v) < float_limit)) return fail(fmt::format("number {} is out of float range", v));
             values().push_back(static_cast<float>(v));
             return true;
         }

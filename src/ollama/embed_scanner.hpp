@@ -61,7 +61,10 @@ struct scanner {
             char c = *p;
             if (c == '"') {
                 ++p;
-                while (p < end && *p != '"') p += (*p == '\\') ? 2 : 1;
+                while (p < end && *p != '"') {
+                    if (*p == '\\' && ++p == end) return false; // an escape cut off at the end
+                    ++p;
+                }
                 if (p >= end) return false;
                 ++p;
             } else if (c == '{' || c == '[') {

@@ -15,7 +15,10 @@
 // pop() (or remains inside when the object is destroyed).
 //
 // Cancellation: pop() honours Asio cancellation while waiting and then
-// throws std::system_error(operation_aborted); no item is taken.
+// throws std::system_error(operation_aborted); no item is taken. A waiting
+// coroutine whose frame is destroyed without resuming (its io_context
+// destroyed first) leaves nothing behind: later pushes wake nobody.
+// Lifetime: the deques must outlive every pop()/wait() in progress.
 // Not thread-safe: one executor.
 
 #include <herd/async/compat.hpp>
@@ -85,11 +88,11 @@ public:
     awaitable<void> wait() {
         if (closed_) co_return;
         ::asio::steady_timer signal(ex_, ::asio::steady_timer::time_point::max());
-        auto it = waiters_.insert(waiters_.end(), &signal);
+        // Removed by its destructor, also when this frame is destroyed
+        // without resuming (e.g. its io_context is destroyed first).
+        waiter_slot slot(waiters_, &signal);
         co_await signal.async_wait(compat::use_nothrow);
-        bool woken = *it == nullptr; // wake_one()/wake_all() cleared our slot
-        waiters_.erase(it);
-        if (!woken) throw std::system_error(::asio::error::operation_aborted);
+        if (!slot.woken()) throw std::system_error(::asio::error::operation_aborted);
     }
 
     /// Wakes every waiter (for example when the work they wait for may be
@@ -113,6 +116,24 @@ public:
     std::size_t steals() const noexcept { return steals_; }
 
 private:
+    using waiter_list = std::list<::asio::steady_timer*>;
+
+    // A waiter's entry in waiters_, for the lifetime of its wait() frame.
+    class waiter_slot {
+    public:
+        waiter_slot(waiter_list& list, ::asio::steady_timer* timer)
+            : list_(list), it_(list.insert(list.end(), timer)) {}
+        waiter_slot(const waiter_slot&) = delete;
+        waiter_slot& operator=(const waiter_slot&) = delete;
+        ~waiter_slot() { list_.erase(it_); }
+        /// wake_one()/wake_all() cleared the entry (else: cancelled).
+        bool woken() const noexcept { return *it_ == nullptr; }
+
+    private:
+        waiter_list& list_;
+        waiter_list::iterator it_;
+    };
+
     void wake_one() {
         for (auto& w : waiters_)
             if (w) {
@@ -127,7 +148,7 @@ private:
 
     executor ex_;
     std::vector<std::deque<T>> queues_;
-    std::list<::asio::steady_timer*> waiters_;
+    waiter_list waiters_;
     std::size_t size_ = 0;
     std::size_t steals_ = 0;
     bool closed_ = false;
