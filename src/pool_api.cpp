@@ -65,7 +65,7 @@ awaitable<result<chat_response>> pool::completion_core(const completion_request&
 awaitable<result<completion_stream>> pool::stream_core(const completion_request& request) {
     auto self = impl_;
     result<completion_stream> r;
-    r.value = co_await self->open_stream(request);
+    r.value = co_await self->open_stream(request, false); // the caller paces a stream
     co_return r;
 }
 
