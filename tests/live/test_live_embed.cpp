@@ -132,10 +132,14 @@ TEST_CASE("live: an unknown model surfaces the node's 404 text", "[live]") {
 
 }
 
-// batch.hpp promises to fail "at once on a permanent error (400: bad input,
-// 404 on every node)"; herd waits batch_options::give_up_after (10 s)
-// instead (found by this test; see the report of the live suite).
-TEST_CASE("live: embed_batch with an unknown model fails at once with the node's 404 text", "[live][!mayfail]") {
+// KNOWN HERD BUG, found by this test: batch.hpp promises to fail "at once on
+// a permanent error (400: bad input, 404 on every node)", but the batch
+// engine treats model_not_found as retryable and fails only when its ticker
+// sees nothing succeed for batch_options::give_up_after (10 s). [!mayfail]
+// keeps the suite green until src/batch.cpp is fixed; then drop it and the
+// "known bug" from the name.
+TEST_CASE("live: embed_batch with an unknown model fails at once (known bug: waits give_up_after)",
+          "[live][!mayfail]") {
     auto node_text = std::string("model \"no-such-model\" not found, try pulling it first");
     asio::io_context io;
     pool p(io.get_executor(), live::config());
