@@ -1,81 +1,29 @@
 // The herd command-line tool, run as a process against herd-sim.
 #include "cli/corpus_io.hpp"
+#include "support/process.hpp"
 #include "support/sim_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <thread>
-
-#include <spawn.h>
-#include <sys/wait.h>
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace herd;
+using test::lines_in;
+using test::slurp;
 
 namespace {
 
-struct process {
-    pid_t pid = -1;
-    int status = -1;
-
-    // Bounded wait; kills the process if it outlives `limit`.
-    int wait(std::chrono::seconds limit = std::chrono::seconds(60)) {
-        auto deadline = clock::now() + limit;
-        while (clock::now() < deadline) {
-            if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10)); // polling a child, not synchronising logic
-        }
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        FAIL("herd did not finish in time");
-        return -1;
-    }
-};
-
-// Runs herd with `args`, stderr to `err_file`.
-process start(std::vector<std::string> args, const std::string& err_file) {
-    args.insert(args.begin(), HERD_CLI_EXE);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    process p;
-    REQUIRE(posix_spawn(&p.pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    return p;
+// Runs the herd tool with `args`, stderr to `err_file`.
+test::process start(std::vector<std::string> args, const std::string& err_file) {
+    return test::start(HERD_CLI_EXE, std::move(args), err_file);
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::size_t lines_in(const std::string& path) {
-    auto text = slurp(path);
-    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
-struct scratch {
-    static inline int made = 0; // several at once in one test
-    fs::path dir = fs::temp_directory_path() /
-                   ("herd-cli-test-" + std::to_string(::getpid()) + "-" + std::to_string(made++));
-    scratch() { fs::create_directories(dir); }
-    ~scratch() { fs::remove_all(dir); }
-    std::string operator/(const char* name) const { return (dir / name).string(); }
+struct scratch : test::scratch {
+    scratch() : test::scratch("herd-cli-test-") {}
 };
 
 void write_corpus(const std::string& path, std::size_t n) {
