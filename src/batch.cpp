@@ -49,6 +49,7 @@ struct window_job {
     failure fail;
     bool finished = false;
     time_point last_success = clock::now();
+    time_point last_eligible = clock::now();
     std::size_t failures_since_success = 0;
 
     void finish() {
@@ -278,8 +279,10 @@ struct pool::impl::batch_run {
         ++job.failures_since_success;
         note_cause(job, n, outcome.fail);
         if (n.health().ejected()) pool.ensure_probing();
-        if (!is_retryable(outcome.fail.code) && outcome.fail.code != errc::model_not_found) {
-            fail(job, outcome.fail); // 400: the input itself is refused
+        bool nowhere = std::all_of(pool.nodes.begin(), pool.nodes.end(),
+                                   [&](auto& other) { return other->model(params.model) == model_state::absent; });
+        if (!is_retryable(outcome.fail.code) && (outcome.fail.code != errc::model_not_found || nowhere)) {
+            fail(job, outcome.fail); // 400: the input itself is refused; 404 from every node
             co_return;
         }
         if (!is_backup) give_back(job, indices, ni);
@@ -318,8 +321,10 @@ struct pool::impl::batch_run {
 
     // Every `check` it wakes idle workers (a straggler may now deserve a
     // backup), reports progress every progress_interval, and gives up when
-    // nothing has succeeded for give_up_after while failures kept coming,
-    // or no node is eligible.
+    // no node has been eligible for give_up_after, or when nothing has
+    // succeeded for give_up_after while failures kept coming and no request
+    // that could still succeed is in flight (a slow healthy node is waited
+    // for: its request has its own deadline).
     awaitable<void> ticker(window_job& job) {
         const duration check = std::min<duration>(options.progress_interval, std::chrono::milliseconds(50));
         auto last_report = clock::now();
@@ -332,11 +337,13 @@ struct pool::impl::batch_run {
                     options.on_progress(snapshot(totals));
                     last_report = now;
                 }
-                bool any_eligible = std::any_of(pool.nodes.begin(), pool.nodes.end(),
-                                                [&](auto& n) { return pool.eligible(*n, params.model); });
-                bool stalled = now - job.last_success > options.give_up_after;
-                if (stalled && (job.failures_since_success > 0 || !any_eligible))
-                    fail(job, failure{errc::all_nodes_failed, "every node failed"});
+                if (std::any_of(pool.nodes.begin(), pool.nodes.end(),
+                                [&](auto& n) { return pool.eligible(*n, params.model); }))
+                    job.last_eligible = now;
+                bool none_for_long = now - job.last_eligible > options.give_up_after;
+                bool failing = now - job.last_success > options.give_up_after && job.failures_since_success > 0 &&
+                               job.flights.empty();
+                if (none_for_long || failing) fail(job, failure{errc::all_nodes_failed, "every node failed"});
             }
         } catch (const std::system_error&) {
         }

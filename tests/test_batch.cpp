@@ -171,3 +171,41 @@ TEST_CASE("embed_stream: windows in order, memory bounded by the window") {
     CHECK(sink.wrong == 0);
     CHECK(sink.max_rows == 1000);
 }
+
+TEST_CASE("embed_batch: a model no node has fails at once, with the node's text") {
+    sim::cluster cluster(test::profiles({"zero", "zero"}));
+    cluster.start();
+    asio::io_context io;
+    pool_config cfg;
+    cfg.nodes = cluster.urls();
+    cfg.model = "all-minilm";
+    pool p(io.get_executor(), cfg);
+    auto texts = corpus(20);
+    // Waiting give_up_after (an hour here) would fail the test by its limit.
+    batch_options o{.model = "no-such-model", .give_up_after = std::chrono::hours(1)};
+    try {
+        test::run(io, p.embed_batch(texts, o), std::chrono::seconds(20));
+        FAIL("embed_batch of an unknown model succeeded");
+    } catch (const herd::error& e) {
+        CHECK(e.code() == errc::model_not_found);
+        CHECK_THAT(e.what(), Catch::Contains("model \"no-such-model\" not found, try pulling it first"));
+    }
+}
+
+TEST_CASE("embed_batch: waits for a slow healthy node while another refuses every connection") {
+    auto slow = sim::profile("zero");
+    slow.request_overhead = std::chrono::milliseconds(300); // each request outlasts give_up_after
+    sim::cluster cluster({sim::profile("zero"), slow});
+    cluster.start();
+    cluster.set_fault(0, {.refuse = true});
+    asio::io_context io;
+    pool_config cfg;
+    cfg.nodes = cluster.urls();
+    cfg.model = "all-minilm";
+    pool p(io.get_executor(), cfg);
+    auto texts = corpus(40);
+    auto m = test::run(io, p.embed_batch(texts, {.give_up_after = std::chrono::milliseconds(100)}));
+    REQUIRE(m.rows() == texts.size());
+    CHECK(wrong_rows(m, texts) == 0);
+    CHECK(cluster.counters(1).inputs == texts.size());
+}

@@ -132,14 +132,9 @@ TEST_CASE("live: an unknown model surfaces the node's 404 text", "[live]") {
 
 }
 
-// KNOWN HERD BUG, found by this test: batch.hpp promises to fail "at once on
-// a permanent error (400: bad input, 404 on every node)", but the batch
-// engine treats model_not_found as retryable and fails only when its ticker
-// sees nothing succeed for batch_options::give_up_after (10 s). [!mayfail]
-// keeps the suite green until src/batch.cpp is fixed; then drop it and the
-// "known bug" from the name.
-TEST_CASE("live: embed_batch with an unknown model fails at once (known bug: waits give_up_after)",
-          "[live][!mayfail]") {
+// batch.hpp promises to fail at once on a 404 from every node, not after
+// give_up_after (found by this test; fixed in src/batch.cpp).
+TEST_CASE("live: embed_batch with an unknown model fails at once", "[live]") {
     auto node_text = std::string("model \"no-such-model\" not found, try pulling it first");
     asio::io_context io;
     pool p(io.get_executor(), live::config());
@@ -179,17 +174,11 @@ TEST_CASE("live: truncate=false on an over-long input surfaces the node's 400 te
     CHECK(v.size() == live::dim);
 }
 
-// KNOWN HERD BUG under load, found by this test: batch.hpp says a batch fails
-// only when every node has been unavailable for give_up_after, but the
-// ticker in src/batch.cpp gives up when nothing succeeded for give_up_after
-// (10 s) while failures kept coming. With the proxy dead (connects refused
-// over and over) and the healthy node still working on its first
-// micro-batches of 16 texts, slower than 10 s when the machine is loaded
-// (~1 s a text was seen), the batch threw "every node failed; 104 of 120
-// inputs not embedded" naming only the dead node. It passes when the node
-// answers within 10 s. [!mayfail] until src/batch.cpp is fixed.
-TEST_CASE("live: embed_batch loses and duplicates nothing when a node dies mid-corpus (known bug under load)",
-          "[live][!mayfail]") {
+// A batch fails only when every node has been unavailable for
+// give_up_after: a healthy node slower than that per request (seen under
+// load) is waited for while the dead one keeps refusing (found by this
+// test; fixed in src/batch.cpp).
+TEST_CASE("live: embed_batch loses and duplicates nothing when a node dies mid-corpus", "[live]") {
     auto texts = live::corpus(120);
     auto refs = live::references(texts);
     // The first node is reached through a proxy that dies after ~9 vectors
