@@ -57,6 +57,9 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
     auto request = http_.format("POST", "/api/embed", ollama::encode_embed(params, inputs));
     auto [ec, response] = co_await http_.request(std::move(request), deadline);
     if (ec == ::asio::error::operation_aborted) {
+        // A request given up after t took at least t: a hedge loser on a
+        // hung node raises its latency estimate so routing avoids it.
+        latency_peak_.add(seconds(clock::now() - started), clock::now());
         record_cancelled();
         out.fail = failure{ec, "cancelled"};
         co_return out;
@@ -113,7 +116,12 @@ double node::cost(time_point now) const noexcept {
     // connection until its answer comes: count it, or new calls queue
     // behind the slow request (measured: p99 cut 1.5x -> 8.5x).
     auto load = std::max(limiter_.in_use(), http_.in_flight()) + limiter_.waiting();
-    return latency_peak_.value(now) * static_cast<double>(load + 1);
+    // A node that never answers has no latency sample, so its peak-EWMA
+    // says 0; the age of its oldest unanswered request says how slow it is
+    // (without this a hung node attracts every call).
+    auto oldest = http_.oldest_request();
+    double waited = oldest ? seconds(now - *oldest) : 0;
+    return std::max(latency_peak_.value(now), waited) * static_cast<double>(load + 1);
 }
 
 const service_model& node::service(const std::string& model) const {

@@ -228,7 +228,7 @@ struct hedge_call {
 };
 
 hedge_policy trained_policy(duration typical, double ratio = 1.0) {
-    hedge_policy p({.quantile = 0.95, .min_samples = 20, .budget_ratio = ratio, .max_burst = 10});
+    hedge_policy p({.quantile = 0.95, .min_samples = 20, .budget_ratio = ratio, .max_burst = 10, .initial_tokens = 0});
     for (int i = 0; i < 100; ++i) p.on_latency(typical);
     return p;
 }
@@ -236,12 +236,27 @@ hedge_policy trained_policy(duration typical, double ratio = 1.0) {
 } // namespace
 
 TEST_CASE("hedge: delay is the high percentile of recent latency") {
-    hedge_policy p({.quantile = 0.95, .min_samples = 20});
-    CHECK_FALSE(p.delay()); // too few samples
+    hedge_policy p({.quantile = 0.95, .min_samples = 20, .cold_delay = 700ms});
+    CHECK(p.delay() == 700ms); // too few samples: the cold delay
     for (int i = 1; i <= 100; ++i) p.on_latency(i * 1ms);
     REQUIRE(p.delay());
     CHECK(*p.delay() >= 94ms);
     CHECK(*p.delay() <= 96ms);
+}
+
+TEST_CASE("hedge: a cold policy backs up a hung first call after cold_delay, within its initial tokens") {
+    asio::io_context io;
+    hedge_policy policy({.cold_delay = 500ms, .initial_tokens = 1});
+    hedge_call first, second;
+    first.start(io, policy, 100000ms, 5ms);
+    second.start(io, policy, 100000ms, 5ms);
+    test::advance(io, 499ms);
+    CHECK(policy.sent() == 0); // not before the cold delay
+    test::advance(io, 10ms);
+    REQUIRE(first.result);
+    CHECK(first.result->backup_won);
+    CHECK(policy.sent() == 1);        // one initial token (+0.1 from two calls): one backup
+    CHECK_FALSE(second.result);       // the other waits for its primary
 }
 
 TEST_CASE("hedge: a slow primary gets a backup, the backup wins and the loser is cancelled") {

@@ -71,7 +71,7 @@ TEST_CASE("sim: the reference vector, and dimensions keeps the first k and renor
     CHECK(j["model"] == "all-minilm");
     CHECK(j.contains("total_duration"));
     CHECK(j.contains("load_duration"));
-    CHECK(j["prompt_eval_count"] == 2); // herd-sim: bytes / 4 + 1 tokens for "hello"
+    CHECK(j["prompt_eval_count"] == 3); // as the real server: "hello" and BERT's two special tokens
 }
 
 TEST_CASE("sim: array input keeps order; full vectors follow the rule; legacy endpoint") {

@@ -100,8 +100,11 @@ public:
     /// own (Ollama runs each loaded model's requests one at a time).
     const service_model& service(const std::string& model) const;
 
-    /// Routing cost: expected latency x (requests in flight + 1). A node
-    /// with no latency sample yet costs 0, so new nodes get tried.
+    /// Routing cost: expected latency x (requests in flight + 1), where
+    /// expected latency is the larger of the recent peak latency and the
+    /// age of the oldest request still unanswered on its connections
+    /// (a request cancelled after t counts as a latency of t). A node with no latency
+    /// sample and nothing in flight costs 0, so new nodes get tried.
     double cost(time_point now) const noexcept;
     std::size_t in_flight() const noexcept { return limiter_.in_use() + limiter_.waiting(); }
 

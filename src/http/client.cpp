@@ -42,6 +42,13 @@ std::string client::format(std::string_view method, std::string_view path, std::
     return out;
 }
 
+std::optional<time_point> client::oldest_request() const noexcept {
+    std::optional<time_point> oldest;
+    for (auto& c : connections_)
+        if (auto t = c->oldest_request(); t && (!oldest || *t < *oldest)) oldest = t;
+    return oldest;
+}
+
 std::size_t client::in_flight() const noexcept {
     std::size_t n = 0;
     for (auto& c : connections_) n += c->load();

@@ -13,6 +13,7 @@ namespace {
 struct op {
     op(const executor& ex, std::string b, bool h, time_point deadline)
         : bytes(std::move(b)), head(h), signal(ex, deadline) {}
+    time_point made = clock::now();
     std::string bytes;
     bool head;
     ::asio::steady_timer signal; // expires at the deadline; cancelled when done
@@ -238,6 +239,14 @@ awaitable<response_result> connection::request(std::string bytes, time_point dea
 }
 
 std::size_t connection::load() const noexcept { return impl_->pending.size() + impl_->inflight.size(); }
+
+std::optional<time_point> connection::oldest_request() const noexcept {
+    // Both queues are in the order requests were made.
+    std::optional<time_point> oldest;
+    for (auto* q : {&impl_->inflight, &impl_->pending})
+        if (!q->empty() && (!oldest || q->front()->made < *oldest)) oldest = q->front()->made;
+    return oldest;
+}
 bool connection::is_open() const noexcept { return impl_->st == impl::state::open; }
 std::size_t connection::connects() const noexcept { return impl_->connect_count; }
 void connection::close() { impl_->drop(impl_->generation, errc::connection_lost); }

@@ -21,7 +21,8 @@
 // the caller's next co_await once cancelled; pool operations turn it off).
 //
 // Budget: each call deposits `budget_ratio` tokens, each backup spends one,
-// so backups stay below budget_ratio x calls (+ a small burst).
+// so backups stay below budget_ratio x calls (+ initial_tokens + a small
+// burst).
 //
 // Streams (chat) are never hedged: a half-delivered answer is not
 // idempotent. The pool only hedges embeddings.
@@ -38,6 +39,7 @@
 #include <herd/async/race.hpp>
 #include <herd/async/stats.hpp>
 
+#include <algorithm>
 #include <optional>
 
 namespace herd {
@@ -46,21 +48,27 @@ struct hedge_options {
     bool enabled = true;
     double quantile = 0.95;        ///< delay = this quantile of recent latency
     duration min_delay = std::chrono::milliseconds(1);
-    std::size_t min_samples = 20;  ///< no hedging before this many latencies
+    std::size_t min_samples = 20;  ///< latencies before the quantile is trusted
+    /// The delay while fewer than min_samples latencies are known: a cold
+    /// pool whose first calls met a hung node gets them back after this.
+    duration cold_delay = std::chrono::seconds(1);
     double budget_ratio = 0.05;    ///< backups per call, at most
     double max_burst = 10;         ///< tokens that may pile up
+    double initial_tokens = 5;     ///< tokens a new policy starts with (<= max_burst)
 };
 
 class hedge_policy {
 public:
-    explicit hedge_policy(hedge_options o = {}) : options_(o), window_(256, 8) {}
+    explicit hedge_policy(hedge_options o = {})
+        : options_(o), window_(256, 8), tokens_(std::clamp(o.initial_tokens, 0.0, o.max_burst)) {}
 
     void on_latency(duration d) { window_.add(seconds(d)); }
 
-    /// The delay after which a backup starts; nullopt while hedging is off
-    /// or the window has too few samples.
+    /// The delay after which a backup starts: cold_delay while the window
+    /// has too few samples; nullopt while hedging is off.
     std::optional<duration> delay() {
-        if (!options_.enabled || window_.size() < options_.min_samples) return std::nullopt;
+        if (!options_.enabled) return std::nullopt;
+        if (window_.size() < options_.min_samples) return std::max(options_.min_delay, options_.cold_delay);
         return std::max(options_.min_delay, from_seconds(window_.quantile(options_.quantile)));
     }
 
@@ -80,7 +88,7 @@ public:
 private:
     hedge_options options_;
     quantile_window window_;
-    double tokens_ = 0;
+    double tokens_;
     std::uint64_t sent_ = 0;
     std::uint64_t won_ = 0;
 };

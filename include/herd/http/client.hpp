@@ -45,6 +45,9 @@ public:
     const executor& get_executor() const noexcept { return ex_; }
     const client_options& options() const noexcept { return options_; }
     std::size_t in_flight() const noexcept;
+    /// The oldest request queued or unanswered on any of the connections
+    /// (see connection::oldest_request()); nullopt when none.
+    std::optional<time_point> oldest_request() const noexcept;
     std::size_t connects() const noexcept;
     void close();
 

@@ -34,6 +34,7 @@
 #include <herd/http/url.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace herd::http {
@@ -62,6 +63,9 @@ public:
 
     /// Requests queued or unanswered on this connection.
     std::size_t load() const noexcept;
+    /// When the oldest request still queued or unanswered here was made,
+    /// abandoned ones included (they hold the pipeline until answered).
+    std::optional<time_point> oldest_request() const noexcept;
     bool is_open() const noexcept;
     /// Times the socket was (re)opened.
     std::size_t connects() const noexcept;
