@@ -20,6 +20,7 @@
 //
 //   bench_batch [--sets "gpu,cpu,cpu;ollama-cpu,ollama-cpu;gpu-batch,ollama-cpu"] [--texts 2000]
 //               [--runs 3] [--point-seconds 2] [--confirm-seconds 10] [--time-scale 1] [--no-cli]
+//               [--batches 8,16,32,64] [--depths 1,2,3,4]
 //               [--callers 256] [--coalesce-seconds 6]
 #include "support/bench_support.hpp"
 
@@ -146,7 +147,8 @@ void run_set(const std::vector<std::string>& names, const std::vector<std::strin
     baseline::sweep_options sweep;
     sweep.point_time = std::chrono::duration<double>(opt.num("point-seconds", smoke ? 0.2 : 2.0));
     sweep.confirm_time = std::chrono::duration<double>(opt.num("confirm-seconds", smoke ? 0.4 : 10.0));
-    if (smoke) sweep.batches = {8, 32};
+    sweep.batches = opt.sizes("batches", smoke ? "8,32" : "8,16,32,64");
+    sweep.depths = opt.sizes("depths", "1,2,3,4");
     auto caps = baseline::measure_capacity(nodes.urls, nodes.model, texts, sweep);
     double ideal = 0;
     fmt::print("capacity (plain saturating client: sweep, then {} s at the best point):\n",

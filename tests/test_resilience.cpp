@@ -95,7 +95,6 @@ TEST_CASE("limiter: converges on a queueing node; a node with more slots settles
     auto l1 = settle(one, 1, 400);
     auto l4 = settle(four, 4, 400);
     INFO("1-slot limit " << l1 << ", 4-slot limit " << l4);
-    CHECK(l1 >= 1);
     CHECK(l1 <= 3.5); // busy (>= 1 queued) without deep queueing
     CHECK(l4 >= 4);   // keeps all four slots busy
     CHECK(l4 > l1);
