@@ -15,7 +15,10 @@ if(NOT TARGET asio::asio)
   endif()
   add_library(asio::asio INTERFACE IMPORTED)
   target_include_directories(asio::asio INTERFACE ${HERD_ASIO_INCLUDE_DIR})
-  target_compile_definitions(asio::asio INTERFACE ASIO_NO_DEPRECATED)
+  # Asio 1.22 sees clang's C++20 coroutines only through this (see
+  # include/herd/async/compat.hpp).
+  target_compile_definitions(asio::asio INTERFACE ASIO_NO_DEPRECATED
+    $<$<CXX_COMPILER_ID:Clang>:ASIO_HAS_CO_AWAIT=1>)
   target_link_libraries(asio::asio INTERFACE Threads::Threads)
 endif()
 

@@ -6,6 +6,14 @@
 // asio::experimental; from 1.24 on they moved to asio::. Awaitable operators
 // and parallel_group are experimental in every version herd supports.
 
+// Asio 1.22 turns co_await support on for clang only with the Coroutines
+// TS (<experimental/coroutine>); clang 16+ with libstdc++ has C++20
+// coroutines. (CMake defines this for every herd target too, since some
+// files include Asio before this header.)
+#if defined(__clang__) && defined(__cpp_impl_coroutine) && !defined(ASIO_HAS_CO_AWAIT)
+#define ASIO_HAS_CO_AWAIT 1
+#endif
+
 #include <asio.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/experimental/parallel_group.hpp>
