@@ -174,10 +174,7 @@ TEST_CASE("embed_batch: a model no node has fails at once, with the node's text"
     sim::cluster cluster(test::profiles({"zero", "zero"}));
     cluster.start();
     asio::io_context io;
-    pool_config cfg;
-    cfg.nodes = cluster.urls();
-    cfg.model = "all-minilm";
-    pool p(io.get_executor(), cfg);
+    pool p(io.get_executor(), test::default_config(cluster));
     auto texts = corpus(20);
     // Waiting give_up_after (an hour here) would fail the test by its limit.
     batch_options o{.model = "no-such-model", .give_up_after = std::chrono::hours(1)};
@@ -197,10 +194,7 @@ TEST_CASE("embed_batch: waits for a slow healthy node while another refuses ever
     cluster.start();
     cluster.set_fault(0, {.refuse = true});
     asio::io_context io;
-    pool_config cfg;
-    cfg.nodes = cluster.urls();
-    cfg.model = "all-minilm";
-    pool p(io.get_executor(), cfg);
+    pool p(io.get_executor(), test::default_config(cluster));
     auto texts = corpus(40);
     auto m = test::run(io, p.embed_batch(texts, {.give_up_after = std::chrono::milliseconds(100)}));
     REQUIRE(m.rows() == texts.size());

@@ -32,16 +32,6 @@ pool_config chat_config(const sim::cluster& c) {
     return cfg;
 }
 
-// Bounded wait (real time) until `pred` holds, running `io` meanwhile.
-template <typename Pred>
-bool eventually(asio::io_context& io, Pred pred) {
-    auto deadline = clock::now() + std::chrono::seconds(5);
-    while (!pred() && clock::now() < deadline) {
-        io.restart();
-        io.run_for(std::chrono::milliseconds(5));
-    }
-    return pred();
-}
 
 } // namespace
 
@@ -127,7 +117,7 @@ TEST_CASE("chat: cancelling a stream closes its connection and the node sees it 
         co_await s.next();
         // s destroyed here, mid-answer
     }());
-    CHECK(eventually(io, [&] { return cluster.counters(0).cancelled == 1; }));
+    CHECK(test::eventually(io, [&] { return cluster.counters(0).cancelled == 1; }));
     CHECK(p.at(0).chat_limiter().in_use() == 0);
     // Other requests are unaffected.
     auto whole = test::run(io, p.chat(chat_request(chat_model).user("Again")));

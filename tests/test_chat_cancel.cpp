@@ -32,16 +32,6 @@ pool_config config_for(std::vector<std::string> nodes) {
     return cfg;
 }
 
-// Bounded wait (real time) until `pred` holds, running `io` meanwhile.
-template <typename Pred>
-bool eventually(asio::io_context& io, Pred pred) {
-    auto deadline = clock::now() + std::chrono::seconds(5);
-    while (!pred() && clock::now() < deadline) {
-        io.restart();
-        io.run_for(std::chrono::milliseconds(5));
-    }
-    return pred();
-}
 
 std::error_code code_of(std::exception_ptr e) {
     try {
@@ -67,9 +57,9 @@ TEST_CASE("chat: cancelling before the first part marks no node failed and tries
                        error = e;
                        done = true;
                    }));
-    REQUIRE(eventually(io, [&] { return requests_a + requests_b == 1; })); // written, waiting for a part
+    REQUIRE(test::eventually(io, [&] { return requests_a + requests_b == 1; })); // written, waiting for a part
     cancel.emit(asio::cancellation_type::terminal);
-    REQUIRE(eventually(io, [&] { return done; }));
+    REQUIRE(test::eventually(io, [&] { return done; }));
     CHECK(code_of(error) == asio::error::operation_aborted);
     for (std::size_t i = 0; i < 2; ++i) {
         INFO("node " << i);
@@ -98,9 +88,9 @@ TEST_CASE("chat: cancelling while the request is being written marks no node fai
                        error = e;
                        done = true;
                    }));
-    REQUIRE(eventually(io, [&] { return a.accepted() + b.accepted() == 1; }));
+    REQUIRE(test::eventually(io, [&] { return a.accepted() + b.accepted() == 1; }));
     cancel.emit(asio::cancellation_type::terminal);
-    REQUIRE(eventually(io, [&] { return done; }));
+    REQUIRE(test::eventually(io, [&] { return done; }));
     CHECK(code_of(error) == asio::error::operation_aborted);
     for (std::size_t i = 0; i < 2; ++i) {
         INFO("node " << i);

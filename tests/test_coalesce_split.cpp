@@ -36,12 +36,6 @@ awaitable<std::vector<caller_result>> embed_together(pool& p, const std::vector<
     co_return out;
 }
 
-pool_config default_config(const sim::cluster& c) {
-    pool_config cfg;
-    cfg.nodes = c.urls();
-    cfg.model = "all-minilm";
-    return cfg;
-}
 
 } // namespace
 
@@ -49,7 +43,7 @@ TEST_CASE("coalescing: an over-long text with truncate=false fails alone, every 
     sim::cluster cluster(test::profiles({"zero"}));
     cluster.start();
     asio::io_context io;
-    pool p(io.get_executor(), default_config(cluster));
+    pool p(io.get_executor(), test::default_config(cluster));
     // all-minilm's context is 256 tokens; herd-sim counts a token per 4 bytes.
     const std::string too_long(2000, 'w');
 
@@ -86,7 +80,7 @@ TEST_CASE("coalescing: a 400 for a lone text is that caller's, with no resend") 
     sim::cluster cluster(test::profiles({"zero"}));
     cluster.start();
     asio::io_context io;
-    pool p(io.get_executor(), default_config(cluster));
+    pool p(io.get_executor(), test::default_config(cluster));
     std::vector<std::string> texts{std::string(2000, 'w')};
     embed_options options{.truncate = false};
     auto results = test::run(io, embed_together(p, texts, options));

@@ -49,13 +49,6 @@ awaitable<result_check> run_calls(pool& p, std::size_t first, std::size_t count,
     co_return check;
 }
 
-// pool_config as shipped, pointed at the cluster.
-pool_config default_config(const sim::cluster& c) {
-    pool_config cfg;
-    cfg.nodes = c.urls();
-    cfg.model = "all-minilm";
-    return cfg;
-}
 
 } // namespace
 
@@ -84,7 +77,7 @@ TEST_CASE("fault matrix: one faulty node of three loses nothing") {
     cluster.start();
     cluster.set_fault(1, fault);
     asio::io_context io;
-    pool p(io.get_executor(), defaults ? default_config(cluster) : test::test_config(cluster));
+    pool p(io.get_executor(), defaults ? test::default_config(cluster) : test::test_config(cluster));
     auto started = clock::now();
     auto c = test::run(io, run_calls(p, 0, 2000, 64));
     INFO(c.first_error);

@@ -31,6 +31,18 @@ T run(::asio::io_context& io, awaitable<T> a, std::chrono::seconds limit = std::
     return std::move(*value);
 }
 
+/// Bounded wait (real time, 5 s) until `pred` holds, running `io`
+/// meanwhile: for conditions another thread (herd-sim) makes true.
+template <typename Pred>
+bool eventually(::asio::io_context& io, Pred pred) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!pred() && std::chrono::steady_clock::now() < deadline) {
+        io.restart();
+        io.run_for(std::chrono::milliseconds(5));
+    }
+    return pred();
+}
+
 inline void run(::asio::io_context& io, awaitable<void> a, std::chrono::seconds limit = std::chrono::seconds(60)) {
     run(io, [](awaitable<void> inner) -> awaitable<bool> {
         co_await std::move(inner);

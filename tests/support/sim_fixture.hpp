@@ -19,6 +19,14 @@ inline std::vector<sim::node_profile> profiles(std::initializer_list<const char*
     return out;
 }
 
+/// pool_config as shipped, pointed at the cluster (model all-minilm).
+inline pool_config default_config(const sim::cluster& c) {
+    pool_config cfg;
+    cfg.nodes = c.urls();
+    cfg.model = "all-minilm";
+    return cfg;
+}
+
 inline pool_config test_config(const sim::cluster& c) {
     pool_config cfg;
     cfg.nodes = c.urls();
