@@ -49,6 +49,7 @@ class HerdConan(ConanFile):
         self.requires("fmt/[>=9 <12]", transitive_headers=True, transitive_libs=True)
         self.requires("nlohmann_json/[>=3.10 <4]", transitive_headers=True)
         self.requires("llhttp/[>=8 <10]")
+        self.requires("openssl/[>=1.1.1 <4]")
 
     def validate(self):
         check_min_cppstd(self, 20)
@@ -95,6 +96,8 @@ class HerdConan(ConanFile):
         # Header-only platform packages need nothing ( /usr/include ).
         if "fmt" in self._platform_deps():
             self.cpp_info.system_libs.append("fmt")
+        if "openssl" in self._platform_deps():
+            self.cpp_info.system_libs += ["ssl", "crypto"]
         if self.options.with_tools:
             self.buildenv_info.prepend_path("PATH", os.path.join(self.package_folder, "bin"))
             self.runenv_info.prepend_path("PATH", os.path.join(self.package_folder, "bin"))

@@ -3,6 +3,8 @@
 find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
+# TLS to https:// nodes (Debian: libssl-dev).
+find_package(OpenSSL 1.1.1 REQUIRED)
 
 # Standalone Asio ships no CMake config on Debian: an imported header target.
 if(NOT TARGET asio::asio)

@@ -226,14 +226,14 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
         auto first_deadline = std::min(call_deadline, started + (n->model(req.model()) >= model_state::loaded
                                                                      ? config.request_timeout
                                                                      : config.first_load_timeout));
-        http::connection_options options{.connect_timeout = config.connect_timeout};
+        http::connection_options options = n->http().options().connection; // TLS context and all
         options.limits.max_body_bytes = std::numeric_limits<std::size_t>::max(); // a stream is bounded per line
         s->body = std::make_unique<http::body_stream>(ex, n->url(), options);
         s->lines = ollama::ndjson_splitter(config.max_response_bytes);
         failure f;
         auto ec = co_await s->body->start(n->http().format("POST", path, payload), first_deadline);
         if (ec) {
-            f = failure{ec, fmt::format("{}: {}", n->name(), ec.message())};
+            f = failure{ec, n->describe_transport_failure(ec, s->body->reason())};
         } else if (s->body->status() != 200) {
             http::message answer = s->body->head();
             std::error_code rec;
@@ -292,9 +292,12 @@ awaitable<chat_response> pool::impl::whole(const completion_request& req) {
 
 awaitable<void> pool::impl::refresh_node(node& n) {
     auto deadline = clock::now() + config.connect_timeout + std::chrono::seconds(2);
-    auto [tec, tags] = co_await n.http().control(n.http().format("GET", "/api/tags"), deadline);
-    auto [pec, ps] = co_await n.http().control(n.http().format("GET", "/api/ps"), deadline);
-    if (tec || tags.status != 200) co_return; // keep what we knew
+    auto tags_result = co_await n.http().control(n.http().format("GET", "/api/tags"), deadline);
+    auto ps_result = co_await n.http().control(n.http().format("GET", "/api/ps"), deadline);
+    if (tags_result.ec || tags_result.response.status != 200) co_return; // keep what we knew
+    const auto& tags = tags_result.response;
+    const auto& ps = ps_result.response;
+    const auto& pec = ps_result.ec;
     auto names = [](const std::string& body, bool gpu_only) {
         std::vector<std::string> out;
         auto j = nlohmann::json::parse(body, nullptr, false);
@@ -374,8 +377,8 @@ awaitable<std::vector<node_cause>> pool::prewarm(std::string_view model, std::sp
         g.spawn([](impl& s, node& nd, const std::string& p, const std::string& m,
                    std::vector<node_cause>& out) -> awaitable<void> {
             auto deadline = clock::now() + s.config.first_load_timeout;
-            auto [ec, answer] = co_await nd.http().control(nd.http().format("POST", "/api/generate", p), deadline);
-            failure f = ec ? failure{ec, ec.message()} : ollama::check_status(answer);
+            auto [ec, answer, reason] = co_await nd.http().control(nd.http().format("POST", "/api/generate", p), deadline);
+            failure f = ec ? failure{ec, nd.describe_transport_failure(ec, reason)} : ollama::check_status(answer);
             if (f) out.push_back({nd.name(), f.code, f.describe()});
             else nd.saw_loaded(m);
         }(*self, *n, payload, name, failed));

@@ -28,6 +28,7 @@ public:
         case errc::node_ejected: return "node is ejected";
         case errc::budget_exhausted: return "retry budget exhausted";
         case errc::pipeline_aborted: return "connection closed because a request ahead of this one timed out";
+        case errc::tls_failed: return "TLS handshake or certificate verification failed";
         }
         return "unknown herd error";
     }

@@ -9,6 +9,11 @@ node::node(executor ex, http::url url, node_options options)
     : name_(url.str()), http_(ex, url, options.http), limiter_(ex, options.limiter),
       chat_limiter_(ex, options.chat_limiter), health_(options.health) {}
 
+std::string node::describe_transport_failure(std::error_code ec, const std::string& reason) const {
+    return reason.empty() ? fmt::format("{}: {}", name_, ec.message())
+                          : fmt::format("{}: {}: {}", name_, ec.message(), reason);
+}
+
 namespace {
 std::string base_name(std::string name) {
     if (name.size() > 7 && name.compare(name.size() - 7, 7, ":latest") == 0) name.resize(name.size() - 7);
@@ -55,7 +60,7 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
     }
     auto started = clock::now();
     auto request = http_.format("POST", "/api/embed", ollama::encode_embed(params, inputs));
-    auto [ec, response] = co_await http_.request(std::move(request), deadline);
+    auto [ec, response, reason] = co_await http_.request(std::move(request), deadline);
     if (ec == ::asio::error::operation_aborted) {
         // A request given up after t took at least t: a hedge loser on a
         // hung node raises its latency estimate so routing avoids it.
@@ -65,7 +70,7 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
         co_return out;
     }
     if (ec) {
-        out.fail = failure{ec, fmt::format("{}: {}", name_, ec.message())};
+        out.fail = failure{ec, describe_transport_failure(ec, reason)};
     } else if ((out.fail = ollama::check_status(response))) {
         if (out.fail.code == errc::model_not_found) set_model(params.model, model_state::absent);
     } else if ((out.fail = ollama::decode_embed(response.body, out.reply))) {

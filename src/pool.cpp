@@ -15,10 +15,20 @@ pool::impl::impl(executor e, pool_config c)
     options.limiter = config.limiter;
     options.chat_limiter = config.chat_limiter;
     options.health = config.health;
+    // One TLS context (one read of the CA store) for every https:// node.
+    bool any_tls = false;
+    for (const auto& text : config.nodes)
+        if (auto u = http::url::parse(text); u && u->tls()) any_tls = true;
+    if (any_tls) options.http.connection.tls = http::make_tls_context(config.tls);
     for (const auto& text : config.nodes) {
         auto u = http::url::parse(text);
-        if (!u) throw error(errc::no_nodes, "not a node URL: '" + text + "'");
-        nodes.push_back(std::make_unique<node>(ex, *u, options));
+        // The text may hold credentials: name the node only by its parse.
+        if (!u) throw error(errc::no_nodes, "not a node URL: '" + http::redact_credentials(text) + "'");
+        node_options own = options;
+        own.http.headers = config.headers;
+        if (auto it = config.node_headers.find(text); it != config.node_headers.end())
+            own.http.headers.insert(own.http.headers.end(), it->second.begin(), it->second.end());
+        nodes.push_back(std::make_unique<node>(ex, *u, std::move(own)));
     }
 }
 
@@ -189,8 +199,8 @@ awaitable<void> pool::impl::probe_loop(std::shared_ptr<impl> self) {
 
 awaitable<void> pool::impl::probe(std::shared_ptr<impl>, node& n) {
     auto deadline = clock::now() + std::max(config.health.probe_interval * 4, config.connect_timeout);
-    auto [ec, response] = co_await n.http().control(n.http().format("GET", "/api/version"), deadline);
-    n.health().on_probe(!ec && response.status == 200, clock::now());
+    auto probed = co_await n.http().control(n.http().format("GET", "/api/version"), deadline);
+    n.health().on_probe(!probed.ec && probed.response.status == 200, clock::now());
     probes_running.erase(&n);
 }
 

@@ -25,6 +25,9 @@ pool_config pool_config::from_env() {
     else
         c.nodes = {"http://127.0.0.1:11434"};
     if (const char* model = std::getenv("HERD_MODEL"); model && *model) c.model = model;
+    if (const char* token = std::getenv("HERD_NODE_TOKEN"); token && *token)
+        c.headers.push_back(std::string("Authorization: Bearer ") + token);
+    if (const char* ca = std::getenv("HERD_CA_FILE"); ca && *ca) c.tls.ca_file = ca;
     return c;
 }
 

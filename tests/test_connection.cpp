@@ -250,7 +250,8 @@ TEST_CASE("url parsing") {
     CHECK(http::url::parse("localhost")->port == 11434);
     CHECK(http::url::parse("[::1]:9")->host == "::1");
     CHECK(http::url::parse("http://[::1]:9/")->authority() == "[::1]:9");
-    CHECK_FALSE(http::url::parse("https://x:1"));
+    CHECK(http::url::parse("https://x:1")->tls()); // TLS: test_tls_auth.cpp
+    CHECK_FALSE(http::url::parse("ftp://x:1"));
     CHECK_FALSE(http::url::parse("http://x:99999"));
     CHECK_FALSE(http::url::parse(""));
 }

@@ -31,6 +31,7 @@ enum class errc {
     budget_exhausted,      ///< retry budget spent; the last cause is attached
     pipeline_aborted,      ///< dropped because a request ahead on its pipelined
                            ///< connection timed out: resend; not the node's failure
+    tls_failed,            ///< TLS handshake or certificate verification failed
 };
 
 const std::error_category& category() noexcept;

@@ -62,6 +62,9 @@ public:
     node(executor ex, http::url url, node_options options = {});
 
     const std::string& name() const noexcept { return name_; }
+    /// "URL: what went wrong[: why]" for a request that got no HTTP answer;
+    /// `reason` is the transport's detail (the TLS handshake's complaint).
+    std::string describe_transport_failure(std::error_code ec, const std::string& reason) const;
     const http::url& url() const noexcept { return http_.target(); }
     http::client& http() noexcept { return http_; }
     herd::limiter& limiter() noexcept { return limiter_; }

@@ -4,16 +4,27 @@
 
 #include <herd/async/hedge.hpp>
 #include <herd/async/retry.hpp>
+#include <herd/http/tls.hpp>
 #include <herd/node.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
 namespace herd {
 
 struct pool_config {
-    /// Node URLs ("http://host:port"; "host:port" and "host" work too).
+    /// Node URLs ("http://host:port"; "host:port" and "host" work too;
+    /// "https://host" for a node behind TLS; "http://user:pass@host" sends
+    /// Basic credentials). Nodes are named by the URL without credentials.
     std::vector<std::string> nodes;
+    /// https:// nodes: CA file and verification (system CAs by default).
+    http::tls_options tls{};
+    /// Header lines sent to every node ("Authorization: Bearer ..."), and
+    /// per node (key: the URL as written in `nodes`). Never logged, never
+    /// in errors, stats or metrics.
+    std::vector<std::string> headers;
+    std::map<std::string, std::vector<std::string>> node_headers;
     /// Model used when a call names none.
     std::string model = "mxbai-embed-large";
 
@@ -51,7 +62,9 @@ struct pool_config {
     bool coalesce = true;
 
     /// Nodes from HERD_NODES (comma or space separated) or else OLLAMA_HOST
-    /// (else http://127.0.0.1:11434); model from HERD_MODEL when set.
+    /// (else http://127.0.0.1:11434); model from HERD_MODEL when set;
+    /// HERD_NODE_TOKEN becomes "Authorization: Bearer TOKEN" for every node;
+    /// HERD_CA_FILE is tls.ca_file.
     static pool_config from_env();
 
     /// Splits "a,b c" into node URLs.

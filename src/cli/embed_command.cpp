@@ -1,6 +1,7 @@
 // herd embed: a corpus file through every node, resumable.
 #include "cli/commands.hpp"
 #include "cli/corpus_io.hpp"
+#include "cli/node_args.hpp"
 #include "cli/progress_view.hpp"
 
 #include <herd/herd.hpp>
@@ -38,13 +39,13 @@ void report_input_errors(const corpus_reader& reader) {
 } // namespace
 
 int embed_command(const args& a) {
-    a.allow_only({"nodes", "model", "output", "dimensions", "format", "input-format", "id-field", "text-field",
-                  "batch", "window", "quiet", "priority", "give-up"});
+    auto known = node_option_names();
+    known.insert(known.end(), {"output", "dimensions", "format", "input-format", "id-field", "text-field", "batch",
+                               "window", "quiet", "priority", "give-up"});
+    a.allow_only(known);
     if (a.positional().size() != 1) throw std::invalid_argument("herd embed takes one INPUT file (or - for stdin)");
     const std::string input = a.positional()[0];
-    auto config = pool_config::from_env();
-    if (auto nodes = a.get("nodes")) config.nodes = pool_config::parse_node_list(*nodes);
-    if (auto model = a.get("model")) config.model = *model;
+    auto config = pool_config_from_args(a);
     auto out_format = parse_output_format(a.get_or("format", "jsonl"));
     auto output = a.get_or("output", "");
     if (output.empty() && out_format == output_format::f32) throw std::invalid_argument("--format f32 needs --output");

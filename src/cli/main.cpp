@@ -19,6 +19,13 @@ commands:
       FILE are skipped; FILE.herd.json (f32: FILE.json) records the model
       and dimensions, and resuming with others is refused (exit 2).
       Nodes from --nodes, HERD_NODES or OLLAMA_HOST.
+
+node options (every command that talks to nodes):
+  --nodes URLS      http://host:port, https://host (TLS), http://user:pass@host
+  --ca-file PEM     CAs for https:// nodes (default: the system's; HERD_CA_FILE)
+  --insecure        do not verify https:// certificates (testing only)
+  --header 'N: V'   an extra header to every node, e.g. 'Authorization: Bearer T'
+                    (HERD_NODE_TOKEN=T does the same); never printed
   demo [--texts N] [--corpus FILE] [--time-scale X]
       Starts a simulated mixed cluster on loopback, embeds the sample
       corpus and prints the report.
@@ -33,7 +40,7 @@ int main(int argc, char** argv) {
     }
     std::string command = argv[1];
     try {
-        herd::cli::args a(argc, argv, 2, {"quiet"});
+        herd::cli::args a(argc, argv, 2, {"quiet", "insecure"});
         if (command == "embed") return herd::cli::embed_command(a);
         if (command == "demo") return herd::cli::demo_command(a);
         fmt::print(stderr, "herd: unknown command '{}'\n{}", command, usage);

@@ -1,6 +1,8 @@
 #include <herd/http/connect.hpp>
 #include <herd/http/connection.hpp>
 
+#include "transport.hpp"
+
 #include <deque>
 #include <vector>
 
@@ -30,7 +32,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     enum class state { closed, connecting, open };
 
     impl(executor e, url t, connection_options o)
-        : ex(std::move(e)), target(std::move(t)), options(o), socket(ex),
+        : ex(std::move(e)), target(std::move(t)), options(o), socket(ex, tls_for(target, o.tls), target.host),
           writer_wake(ex, ::asio::steady_timer::time_point::max()),
           parser(message_kind::response, o.limits), read_buffer(64 * 1024) {
         if (options.pipeline_depth == 0) options.pipeline_depth = 1;
@@ -39,7 +41,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     executor ex;
     url target;
     connection_options options;
-    ::asio::ip::tcp::socket socket;
+    transport socket;
     ::asio::steady_timer writer_wake;
     http::parser parser;
     std::vector<char> read_buffer;
@@ -75,7 +77,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
             if (ec) co_return errc::connect_failed;
             resolved = std::move(results);
         }
-        co_return co_await connect_within(socket, *resolved, options.connect_timeout);
+        co_return co_await socket.open(*resolved, options.connect_timeout);
     }
 
     awaitable<void> session(std::shared_ptr<impl> self) {
@@ -87,7 +89,11 @@ struct connection::impl : std::enable_shared_from_this<impl> {
             socket.close();
             auto waiting = std::move(pending);
             pending.clear();
-            for (auto& o : waiting) complete(o, errc::connect_failed);
+            if (ec != errc::tls_failed) ec = errc::connect_failed;
+            for (auto& o : waiting) {
+                o->result.reason = socket.failure_reason();
+                complete(o, ec);
+            }
             co_return;
         }
         st = state::open;
@@ -115,7 +121,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
                 co_await writer_wake.async_wait(compat::use_nothrow);
                 continue;
             }
-            auto [ec, n] = co_await ::asio::async_write(socket, buffers, compat::use_nothrow);
+            auto [ec, n] = co_await socket.write(buffers);
             if (ec) {
                 drop(gen, errc::connection_lost);
                 co_return;
@@ -125,7 +131,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
 
     awaitable<void> reader(std::size_t gen) {
         for (;;) {
-            auto [ec, n] = co_await socket.async_read_some(::asio::buffer(read_buffer), compat::use_nothrow);
+            auto [ec, n] = co_await socket.read_some(::asio::buffer(read_buffer));
             if (gen != generation || st != state::open) co_return;
             if (ec) {
                 if (ec == ::asio::error::eof && !inflight.empty() && parser.in_message()) {
@@ -176,8 +182,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     void drop(std::size_t gen, std::error_code ec, bool dying = true) {
         if (gen != generation || st == state::closed) return;
         st = state::closed;
-        std::error_code ignored;
-        socket.close(ignored);
+        socket.close();
         writer_wake.cancel();
         auto lost = std::move(inflight);
         inflight.clear();
@@ -207,8 +212,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     void close_all(std::error_code ec) {
         ++generation; // stale coroutines stop
         st = state::closed;
-        std::error_code ignored;
-        socket.close(ignored);
+        socket.close();
         writer_wake.cancel();
         for (auto* q : {&pending, &inflight}) {
             auto ops = std::move(*q);

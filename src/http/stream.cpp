@@ -1,20 +1,21 @@
 #include <herd/http/connect.hpp>
 #include <herd/http/stream.hpp>
 
+#include "transport.hpp"
+
 namespace herd::http {
 
 body_stream::body_stream(executor ex, url target, connection_options options)
-    : socket_(std::move(ex)), target_(std::move(target)), options_(options),
+    : socket_(std::make_unique<transport>(ex, tls_for(target, options.tls), target.host)), target_(std::move(target)), options_(options),
       parser_(message_kind::response, options.limits), buffer_(16 * 1024) {
     parser_.set_body_sink([this](std::string_view piece) { pending_.append(piece); });
 }
 
 body_stream::~body_stream() { close(); }
 
-void body_stream::close() {
-    std::error_code ignored;
-    socket_.close(ignored);
-}
+void body_stream::close() { socket_->close(); }
+
+const std::string& body_stream::reason() const noexcept { return socket_->failure_reason(); }
 
 awaitable<std::error_code> body_stream::start(std::string request, time_point deadline) {
     auto [rec, endpoints] = co_await resolve(target_);
@@ -22,12 +23,12 @@ awaitable<std::error_code> body_stream::start(std::string request, time_point de
     auto timeout = std::min<duration>(options_.connect_timeout, deadline - clock::now());
     // co_await statements are kept out of if-conditions: g++ 12 miscompiles
     // some of those (an illegal instruction at run time).
-    auto connected = co_await connect_within(socket_, endpoints, timeout);
+    auto connected = co_await socket_->open(endpoints, timeout);
     if (connected) co_return connected;
 
     using namespace compat::awaitable_operators;
-    ::asio::steady_timer timer(socket_.get_executor(), deadline);
-    auto written = co_await (::asio::async_write(socket_, ::asio::buffer(request), compat::use_nothrow) ||
+    ::asio::steady_timer timer(co_await ::asio::this_coro::executor, deadline);
+    auto written = co_await (socket_->write(::asio::buffer(request)) ||
                              timer.async_wait(compat::use_nothrow));
     if (written.index() == 1) { // the deadline, or the caller cancelled
         auto [tec] = std::get<1>(written);
@@ -48,8 +49,8 @@ awaitable<std::error_code> body_stream::start(std::string request, time_point de
 awaitable<std::error_code> body_stream::fill(time_point deadline) {
     if (finished_) co_return std::error_code{};
     using namespace compat::awaitable_operators;
-    ::asio::steady_timer timer(socket_.get_executor(), deadline);
-    auto r = co_await (socket_.async_read_some(::asio::buffer(buffer_), compat::use_nothrow) ||
+    ::asio::steady_timer timer(co_await ::asio::this_coro::executor, deadline);
+    auto r = co_await (socket_->read_some(::asio::buffer(buffer_)) ||
                        timer.async_wait(compat::use_nothrow));
     if (r.index() == 1) {
         auto [tec] = std::get<1>(r);

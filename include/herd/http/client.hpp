@@ -14,6 +14,7 @@
 #include <herd/http/connection.hpp>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace herd::http {
@@ -21,6 +22,10 @@ namespace herd::http {
 struct client_options {
     std::size_t connections = 2;
     connection_options connection{};
+    /// Extra header lines for every request ("Name: value", one per entry),
+    /// e.g. "Authorization: Bearer ..." for a node behind an auth proxy.
+    /// Secret by assumption: they are sent and never logged.
+    std::vector<std::string> headers;
 };
 
 class client {
@@ -36,8 +41,8 @@ public:
     /// Errors and cancellation as connection::request().
     awaitable<response_result> control(std::string bytes, time_point deadline, bool head = false);
 
-    /// Builds a request with Host, Content-Type (when a body is given) and
-    /// Content-Length headers for `target`.
+    /// Builds a request with Host, Content-Type (when a body is given),
+    /// Content-Length, the URL's Basic credentials and options().headers.
     std::string format(std::string_view method, std::string_view path, std::string_view body = {},
                        std::string_view content_type = "application/json") const;
 
@@ -55,6 +60,7 @@ private:
     executor ex_;
     url target_;
     client_options options_;
+    std::string fixed_headers_; // authorization and extra headers, formatted once
     std::vector<std::unique_ptr<connection>> connections_;
 };
 

@@ -9,6 +9,8 @@
 //
 // Errors (returned in `response_result::ec`, never thrown):
 //  - errc::connect_failed: the connection could not be opened in time.
+//  - errc::tls_failed: an https:// node's TLS handshake failed (bad
+//    certificate, wrong host name, not TLS); `reason` says why.
 //  - errc::connection_lost: the request was written but the connection
 //    dropped before its response (the caller may resend idempotent
 //    requests). Requests not yet written are sent on a new connection.
@@ -31,6 +33,7 @@
 #include <herd/async/compat.hpp>
 #include <herd/async/stats.hpp>
 #include <herd/http/parser.hpp>
+#include <herd/http/tls.hpp>
 #include <herd/http/url.hpp>
 
 #include <memory>
@@ -43,11 +46,15 @@ struct connection_options {
     std::size_t pipeline_depth = 8;                       ///< written, unanswered requests at most
     duration connect_timeout = std::chrono::seconds(5);
     parser_limits limits{};
+    /// For https:// targets (client makes one with the system's CAs when
+    /// null); ignored for http://.
+    std::shared_ptr<tls_context> tls;
 };
 
 struct response_result {
     std::error_code ec;
     message response;
+    std::string reason; ///< for errc::tls_failed: what the handshake said
 };
 
 class connection {

@@ -8,8 +8,8 @@
 //   auto ec = co_await s.start(request_bytes, deadline);   // head received
 //   while (auto piece = co_await s.read(deadline)) ...      // body bytes
 //
-// Errors (returned, never thrown): connect_failed, connection_lost,
-// timeout, protocol_error, body_too_large. A non-2xx status is not an
+// Errors (returned, never thrown): connect_failed, tls_failed (reason()
+// says why), connection_lost, timeout, protocol_error, body_too_large. A non-2xx status is not an
 // error here: status() tells it and read() returns its body.
 // Cancellation: honours Asio cancellation in every step (connect, write,
 // read): the result is then operation_aborted, never connect_failed or
@@ -18,9 +18,12 @@
 
 #include <herd/http/connection.hpp>
 
+#include <memory>
 #include <optional>
 
 namespace herd::http {
+
+class transport;
 
 class body_stream {
 public:
@@ -37,6 +40,8 @@ public:
     awaitable<std::optional<std::string>> read(time_point deadline, std::error_code& ec);
 
     int status() const noexcept { return status_; }
+    /// Why start() failed with errc::tls_failed.
+    const std::string& reason() const noexcept;
     const message& head() const noexcept { return head_; }
     bool finished() const noexcept { return finished_; }
     void close();
@@ -44,7 +49,7 @@ public:
 private:
     awaitable<std::error_code> fill(time_point deadline);
 
-    ::asio::ip::tcp::socket socket_;
+    std::unique_ptr<transport> socket_;
     url target_;
     connection_options options_;
     parser parser_;
