@@ -18,8 +18,9 @@ struct url {
     /// "http://host:port"
     std::string str() const;
 
-    /// Parses `text`; nullopt for an empty host, a bad port or a scheme other
-    /// than http (herd speaks plain HTTP/1.1, as Ollama does).
+    /// Parses `text`; nullopt for an empty host, a host with a control byte,
+    /// space, non-ASCII byte or one of / [ ] @ ? #, a bad port or a scheme
+    /// other than http (herd speaks plain HTTP/1.1, as Ollama does).
     static std::optional<url> parse(std::string_view text);
 };
 
