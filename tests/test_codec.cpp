@@ -1,3 +1,4 @@
+#include <herd/ollama/chat.hpp>
 #include <herd/ollama/codec.hpp>
 
 #include <catch2/catch.hpp>
@@ -152,4 +153,87 @@ TEST_CASE("decode_embed: a number beyond float range is an error on both paths, 
         CHECK(r.embeddings[0][0] == std::numeric_limits<float>::max());
         CHECK(r.embeddings[0][1] == -std::numeric_limits<float>::max());
     }
+}
+
+// Both decoders on one body: decode_embed (fast scanner first) and
+// decode_embed_exact must give the same floats, bit for bit.
+namespace {
+std::vector<float> both_paths(std::string_view body) {
+    ollama::embed_reply fast, exact;
+    auto f1 = ollama::decode_embed(body, fast);
+    auto f2 = ollama::decode_embed_exact(body, exact);
+    REQUIRE_FALSE(f1);
+    REQUIRE_FALSE(f2);
+    auto& a = fast.embeddings.storage();
+    auto& b = exact.embeddings.storage();
+    REQUIRE(a.size() == b.size());
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+    return a;
+}
+} // namespace
+
+TEST_CASE("decode_embed: every float is the nearest float to its decimal text on both paths (found by fuzzing)") {
+    // Just above the midpoint between 1 and the next float: through a double
+    // it would round twice and land on 1.
+    auto v = both_paths(R"({"embeddings":[[1.00000005960464477539062500001,18014399583223809,-18014399583223809]]})");
+    REQUIRE(v.size() == 3);
+    CHECK(v[0] == 0x1.000002p+0f);
+    // 2^54 + 2^30 + 1: an integer converts to float in one rounding too.
+    CHECK(v[1] == 0x1.000002p+54f);
+    CHECK(v[2] == -0x1.000002p+54f);
+    // Denormals and underflow to zero agree as well.
+    auto tiny = both_paths(R"({"embeddings":[[1e-40,1.4e-45,1e-50]]})");
+    CHECK(tiny[0] == 1e-40f);
+    CHECK(tiny[1] == 0x1p-149f);
+    CHECK(tiny[2] == 0.0f);
+    // "-0" is the integer zero to JSON; "-0.0" a negative zero (the fast
+    // path once kept the sign of "-0": found by fuzzing).
+    auto zeros = both_paths(R"({"embeddings":[[-0,-0.0,-0e0]]})");
+    CHECK_FALSE(std::signbit(zeros[0]));
+    CHECK(std::signbit(zeros[1]));
+    CHECK(std::signbit(zeros[2]));
+}
+
+TEST_CASE("decode_embed: numbers JSON does not allow are errors, not read by from_chars (found by fuzzing)") {
+    for (std::string_view bad : {"01", "1.", "1.e5", "-", "+1", ".5", "0x10", "1e"}) {
+        INFO(bad);
+        ollama::embed_reply r;
+        auto body = fmt::format(R"({{"embeddings":[[{}]]}})", bad);
+        CHECK(ollama::decode_embed(body, r).code == errc::protocol_error);
+    }
+    ollama::embed_reply r;
+    CHECK(ollama::decode_embed(R"({"embeddings":[[1]],"total_duration":007})", r).code == errc::protocol_error);
+}
+
+TEST_CASE("decode_embed: a nested array, an object or a second \"embeddings\" is an error, never a short matrix") {
+    for (std::string_view bad : {R"({"embeddings":[[1,2],[[3,4]]]})", R"({"embeddings":[{}]})",
+                                 R"({"embeddings":[[1],[{"a":1}]]})", R"({"embeddings":[[1]],"embeddings":[[2]]})",
+                                 R"({"embeddings":[[1]],"embeddings":null})"}) {
+        INFO(bad);
+        ollama::embed_reply r;
+        auto f = ollama::decode_embed(bad, r);
+        CHECK(f.code == errc::protocol_error);
+        CHECK(ollama::decode_embed_exact(bad, r).code == errc::protocol_error);
+    }
+}
+
+TEST_CASE("decode_embed: unknown fields and non-ASCII strings are left to the exact decoder, same result") {
+    auto v = both_paths(R"({"model":"m\u00e9","extra":[1,{"x":"y"}],"embeddings":[[0.25]]})");
+    CHECK(v == std::vector<float>{0.25f});
+    ollama::embed_reply r;
+    CHECK(ollama::decode_embed("{\"model\":\"\xff\",\"embeddings\":[[1]]}", r).code == errc::protocol_error); // not UTF-8
+}
+
+TEST_CASE("parse_part and accumulate: fields of the wrong type are ignored, never thrown (found by fuzzing)") {
+    chat_part part;
+    std::string error;
+    REQUIRE(ollama::parse_part(R"({"done":"yes","message":{"role":5,"content":7,"thinking":"t"}})", part, error));
+    CHECK(error.empty());
+    CHECK_FALSE(part.done);
+    CHECK(part.content.empty());
+    CHECK(part.thinking == "t");
+    chat_response whole;
+    ollama::accumulate(whole, part);
+    CHECK(whole.message["role"] == "assistant");
+    CHECK(whole.message["thinking"] == "t");
 }

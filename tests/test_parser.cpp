@@ -1,4 +1,6 @@
 #include <herd/http/parser.hpp>
+#include <herd/http/url.hpp>
+#include <herd/ollama/ndjson.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -8,6 +10,8 @@
 using herd::http::message;
 using herd::http::message_kind;
 using herd::http::parser;
+namespace http = herd::http;
+namespace ollama = herd::ollama;
 
 namespace {
 
@@ -196,4 +200,37 @@ TEST_CASE("parser reads pipelined requests for the simulator") {
     CHECK(got[0].body == "{}");
     CHECK(got[1].method == "GET");
     CHECK(got[1].target == "/api/version");
+}
+
+TEST_CASE("url: a host with a byte that could break the Host header is refused") {
+    for (std::string_view bad : {"http://a\r\nX-Evil: 1:80", "a b:80", "http://x\x7f:1", "[a]b]:1", "x]:y:80",
+                                 "http://user@host:1", "h\xc3\xa9:1"}) {
+        INFO(bad);
+        CHECK_FALSE(http::url::parse(bad));
+    }
+    auto v6 = http::url::parse("[fe80::1%eth0]:1"); // a zone index stays allowed
+    REQUIRE(v6);
+    CHECK(v6->host == "fe80::1%eth0");
+    CHECK(http::url::parse(v6->str())->host == v6->host);
+}
+
+TEST_CASE("ndjson_splitter: a long pending line is caught as it grows, whatever came before it in the piece") {
+    ollama::ndjson_splitter split(8);
+    CHECK(split.feed("{\"a\":1}\n0123"));
+    CHECK(split.next() == std::optional<std::string>("{\"a\":1}"));
+    CHECK_FALSE(split.next());
+    CHECK(split.feed("4567"));           // 8 pending: at the limit
+    CHECK_FALSE(split.feed("8"));        // 9: past it
+    ollama::ndjson_splitter other(4);
+    CHECK_FALSE(other.feed("ok\n123456")); // the line after the '\n' is already too long
+}
+
+TEST_CASE("ndjson_splitter: a line dripped one byte at a time comes out whole") {
+    ollama::ndjson_splitter split;
+    std::string line(5000, 'x');
+    for (char c : line + "\r\n\n{}\n") REQUIRE(split.feed(std::string_view(&c, 1)));
+    CHECK(split.next() == std::optional<std::string>(line));
+    CHECK(split.next() == std::optional<std::string>("{}"));
+    CHECK_FALSE(split.next());
+    CHECK(split.rest().empty());
 }

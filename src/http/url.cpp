@@ -106,7 +106,12 @@ std::optional<url> url::parse(std::string_view text) {
     } else {
         u.host = std::string(text);
     }
+    // Only bytes a host name or address can hold: the host goes into the
+    // Host header, so a CR, LF or space must never pass.
     if (u.host.empty()) return std::nullopt;
+    for (unsigned char c : u.host)
+        if (c <= 0x20 || c >= 0x7f || c == '/' || c == '[' || c == ']' || c == '@' || c == '?' || c == '#')
+            return std::nullopt;
     if (!port_text.empty()) {
         unsigned value = 0;
         auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);

@@ -31,7 +31,8 @@ bool parse_part(const std::string& line, chat_part& part, std::string& error_tex
         part.content = string_at(j, "response");
         part.thinking = string_at(j, "thinking");
     }
-    part.done = j.value("done", false);
+    auto done = j.find("done"); // j.value() would throw on a "done" that is not a bool
+    part.done = done != j.end() && done->is_boolean() && done->get<bool>();
     part.done_reason = string_at(j, "done_reason");
     part.total_duration = count_at(j, "total_duration");
     part.load_duration = count_at(j, "load_duration");
@@ -47,7 +48,10 @@ void accumulate(chat_response& response, const chat_part& part) {
     response.content += part.content;
     response.thinking += part.thinking;
     if (auto m = part.raw.find("message"); m != part.raw.end() && m->is_object()) {
-        if (response.message.is_null()) response.message = {{"role", m->value("role", "assistant")}};
+        if (response.message.is_null()) {
+            auto role = string_at(*m, "role"); // a role that is not a string is not one
+            response.message = {{"role", role.empty() ? std::string("assistant") : role}};
+        }
         // Tool calls may come in any part: keep them all.
         if (auto calls = m->find("tool_calls"); calls != m->end() && calls->is_array())
             for (const auto& c : *calls) response.message["tool_calls"].push_back(c);

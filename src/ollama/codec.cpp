@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <cmath>
+#include <utility>
 
 namespace herd::ollama {
 
@@ -60,9 +62,6 @@ std::string encode_embed(const embed_params& params, std::span<const std::string
 
 namespace {
 
-// FLT_MAX plus half its ulp: the smallest magnitude that rounds to infinity.
-constexpr double float_limit = 0x1.ffffffp127;
-
 // SAX consumer for {"model":..., "embeddings":[[f, ...], ...], counts...}:
 // floats go straight into the matrix buffer, other fields are picked out,
 // anything unknown is skipped.
@@ -72,9 +71,21 @@ public:
 
     bool null() { return scalar(); }
     bool boolean(bool) { return scalar(); }
-    bool number_integer(std::int64_t v) { return number(static_cast<double>(v), v >= 0 ? static_cast<std::uint64_t>(v) : 0); }
-    bool number_unsigned(std::uint64_t v) { return number(static_cast<double>(v), v); }
-    bool number_float(double v, const std::string&) { return number(v, 0); }
+    // Integers convert to float in one rounding; through a double they
+    // would round twice and could differ from the fast path's from_chars.
+    bool number_integer(std::int64_t v) { return number(static_cast<float>(v), v >= 0 ? static_cast<std::uint64_t>(v) : 0); }
+    bool number_unsigned(std::uint64_t v) { return number(static_cast<float>(v), v); }
+    bool number_float(double v, const std::string& text) {
+        if (!(depth_ == 3 && in_embeddings())) return number(0, 0);
+        // The float nearest the decimal text, as from_chars<float> gives it
+        // (a double cast to float would round twice).
+        float f = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), f);
+        if (ec == std::errc::result_out_of_range && std::fabs(v) < 1) f = static_cast<float>(v); // underflow: 0 or denormal
+        else if (ec != std::errc{} || end != text.data() + text.size())
+            return fail(fmt::format("number {} is out of float range", text));
+        return number(f, 0);
+    }
     bool string(std::string& s) {
         if (depth_ == 1 && key_ == "model") reply_.model = std::move(s);
         if (depth_ == 1 && key_ == "error") error_ = std::move(s);
@@ -83,21 +94,23 @@ public:
     bool binary(nlohmann::json::binary_t&) { return false; }
     bool start_object(std::size_t) {
         ++depth_;
-        return depth_ == 1 || !in_embeddings();
+        return depth_ == 1 || !in_embeddings() || fail("object inside embeddings");
     }
     bool end_object() {
         --depth_;
         return true;
     }
     bool key(std::string& k) {
-        if (depth_ == 1) key_ = std::move(k);
+        if (depth_ != 1) return true;
+        if (k == "embeddings" && std::exchange(embeddings_key_, true)) return fail("two \"embeddings\" fields");
+        key_ = std::move(k);
         return true;
     }
     bool start_array(std::size_t) {
         ++depth_;
         if (depth_ == 2 && key_ == "embeddings") embeddings_seen_ = true;
         if (depth_ == 3 && in_embeddings()) row_start_ = values().size();
-        return depth_ <= 3;
+        return depth_ <= 3 || !in_embeddings() || fail("array nested too deep inside embeddings");
     }
     bool end_array() {
         if (depth_ == 3 && in_embeddings()) {
@@ -129,12 +142,9 @@ private:
         return false;
     }
     bool scalar() { return !(depth_ >= 2 && in_embeddings()) || fail("non-number inside embeddings"); }
-    bool number(double v, std::uint64_t u) {
+    bool number(float v, std::uint64_t u) {
         if (depth_ == 3 && in_embeddings()) {
-            // A double that rounds beyond FLT_MAX has no float (converting it
-            // is undefined behaviour); from_chars<float> refuses it too.
-            if (!(std::fabs(v) < float_limit)) return fail(fmt::format("number {} is out of float range", v));
-            values().push_back(static_cast<float>(v));
+            values().push_back(v);
             return true;
         }
         if (depth_ == 2 && in_embeddings()) return fail("embeddings is not an array of arrays");
@@ -152,6 +162,7 @@ private:
     std::string error_;
     std::string problem_;
     bool embeddings_seen_ = false;
+    bool embeddings_key_ = false;
     std::size_t row_start_ = 0;
     std::size_t rows_ = 0;
     std::size_t dim_ = 0;
@@ -161,7 +172,12 @@ private:
 
 failure decode_embed(std::string_view body, embed_reply& reply) {
     if (fast_decode_embed(body, reply)) return {};
-    embed_sax sax(reply); // exact errors, and any shape the scanner does not take
+    return decode_embed_exact(body, reply); // exact errors, and any shape the scanner does not take
+}
+
+failure decode_embed_exact(std::string_view body, embed_reply& reply) {
+    reply = embed_reply{};
+    embed_sax sax(reply);
     nlohmann::json::sax_parse(body.begin(), body.end(), &sax);
     return sax.finish();
 }

@@ -8,14 +8,16 @@
 // callgrind), and this one path is the client's hot path.
 //
 // It returns false, leaving `reply` unspecified, on anything it does not
-// expect (escapes in strings it keeps, an "error" field, a number
-// from_chars rejects or that over/underflows, ragged rows, trailing bytes);
+// expect (escapes or non-ASCII in strings, an "error" or unknown field, a
+// number that is not JSON or that over/underflows, ragged rows, trailing
+// bytes);
 // decode_embed then runs the nlohmann SAX decoder, which gives the exact
 // error text. So it only makes valid replies faster, never changes what an
 // invalid one reports.
 
 #include <herd/ollama/codec.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 
@@ -38,13 +40,16 @@ struct scanner {
         }
         return false;
     }
-    // A string without escapes (the keys and values this decoder keeps).
+    // A string of printable ASCII without escapes (the keys and values this
+    // decoder keeps); anything else is left to the exact decoder, which
+    // checks UTF-8.
     bool plain_string(std::string_view& out) noexcept {
         ws();
         if (p >= end || *p != '"') return false;
         const char* s = ++p;
         while (p < end && *p != '"') {
-            if (*p == '\\' || static_cast<unsigned char>(*p) < 0x20) return false;
+            auto c = static_cast<unsigned char>(*p);
+            if (c == '\\' || c < 0x20 || c >= 0x80) return false;
             ++p;
         }
         if (p >= end) return false;
@@ -52,53 +57,47 @@ struct scanner {
         ++p;
         return true;
     }
-    // Any JSON value, skipped (strings may hold escapes).
-    bool skip_value() noexcept {
-        ws();
-        int depth = 0;
-        do {
-            if (p >= end) return false;
-            char c = *p;
-            if (c == '"') {
-                ++p;
-                while (p < end && *p != '"') {
-                    if (*p == '\\' && ++p == end) return false; // an escape cut off at the end
-                    ++p;
-                }
-                if (p >= end) return false;
-                ++p;
-            } else if (c == '{' || c == '[') {
-                ++depth;
-                ++p;
-            } else if (c == '}' || c == ']') {
-                if (--depth < 0) return false;
-                ++p;
-            } else if (c == ',' || c == ':' || c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-                if (depth == 0) return false;
-                ++p;
-            } else { // number or literal
-                while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n') ++p;
-            }
-        } while (depth > 0);
-        return true;
+    static bool digit(const char* q, const char* e) noexcept { return q < e && *q >= '0' && *q <= '9'; }
+    // The end of the JSON number at p (RFC 8259: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?),
+    // or nullptr. from_chars alone would also take "01", "1." and "1.e5".
+    const char* json_number_end() const noexcept {
+        const char* q = p;
+        if (q < end && *q == '-') ++q;
+        if (!digit(q, end)) return nullptr;
+        if (*q++ != '0')
+            while (digit(q, end)) ++q;
+        if (q < end && *q == '.') {
+            if (!digit(++q, end)) return nullptr;
+            while (digit(q, end)) ++q;
+        }
+        if (q < end && (*q == 'e' || *q == 'E')) {
+            ++q;
+            if (q < end && (*q == '+' || *q == '-')) ++q;
+            if (!digit(q, end)) return nullptr;
+            while (digit(q, end)) ++q;
+        }
+        return q;
     }
     bool number(float& out) noexcept {
         ws();
-        if (p >= end) return false;
-        const char* s = p;
-        if (*s == '-') ++s;
-        if (s >= end || *s < '0' || *s > '9') return false; // no inf/nan/+
-        auto [next, ec] = std::from_chars(p, end, out);
-        if (ec != std::errc{}) return false;
+        const char* e = json_number_end();
+        if (!e) return false;
+        auto [next, ec] = std::from_chars(p, e, out);
+        if (ec != std::errc{} || next != e) return false;
+        // "-0" is the integer 0 to a JSON parser (the exact decoder's
+        // nlohmann too); only "-0.0" or "-0e0" is a negative zero.
+        if (out == 0 && std::find_if(p, e, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == e) out = 0;
         p = next;
         return true;
     }
     bool unsigned_number(std::uint64_t& out) noexcept {
         ws();
-        auto [next, ec] = std::from_chars(p, end, out);
-        if (ec != std::errc{}) return false;
+        const char* e = json_number_end();
+        if (!e || *p == '-') return false;
+        auto [next, ec] = std::from_chars(p, e, out);
+        if (ec != std::errc{} || next != e) return false; // a fraction, an exponent, or beyond 64 bits
         p = next;
-        return p >= end || (*p != '.' && *p != 'e' && *p != 'E');
+        return true;
     }
 };
 
@@ -148,10 +147,8 @@ inline bool fast_decode_embed(std::string_view body, embed_reply& reply) {
                 if (!s.unsigned_number(reply.load_duration)) return false;
             } else if (key == "prompt_eval_count") {
                 if (!s.unsigned_number(reply.prompt_eval_count)) return false;
-            } else if (key == "error") {
-                return false; // the full decoder reports it
-            } else if (!s.skip_value()) {
-                return false;
+            } else {
+                return false; // "error" or a field Ollama does not send: the exact decoder judges it
             }
         } while (s.eat(','));
         if (!s.eat('}')) return false;

@@ -30,7 +30,8 @@ struct url {
     /// "Basic base64(user:password)" when the URL had credentials, else empty.
     std::string basic_authorization() const;
 
-    /// Parses `text`; nullopt for an empty host, a bad port, bad
+    /// Parses `text`; nullopt for an empty host, a host with a control byte,
+    /// space, non-ASCII byte or one of / [ ] @ ? #, a bad port, bad
     /// percent-escapes in the credentials or a scheme other than http/https.
     static std::optional<url> parse(std::string_view text);
 };

@@ -43,8 +43,16 @@ void append_json_string(std::string& out, std::string_view text, bool escape_htm
 /// The body of POST /api/embed for `inputs` (always the array form).
 std::string encode_embed(const embed_params& params, std::span<const std::string_view> inputs);
 
-/// Decodes a 200 body of /api/embed into `reply`.
+/// Decodes a 200 body of /api/embed into `reply`. Every float is the
+/// correctly rounded float of its decimal text; a number beyond float range,
+/// a non-number or nested array inside "embeddings", rows of different
+/// lengths, or bytes that are not JSON are errc::protocol_error.
 failure decode_embed(std::string_view body, embed_reply& reply);
+
+/// decode_embed without its fast scanner (nlohmann's SAX parser alone).
+/// decode_embed must give the same answer, bit for bit, on every input;
+/// tests/fuzz/fuzz_embed_decode.cpp checks that. For tests and fuzzing.
+failure decode_embed_exact(std::string_view body, embed_reply& reply);
 
 /// The failure an HTTP answer stands for: none for 2xx, else the status's
 /// errc with the server's text.
