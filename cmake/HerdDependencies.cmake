@@ -3,6 +3,8 @@
 find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
+# Header-only, private to the decoder (src/ollama/json_float.hpp): exact float parsing.
+find_package(FastFloat 3.9 REQUIRED)
 
 # Standalone Asio ships no CMake config on Debian: an imported header target.
 if(NOT TARGET asio::asio)

@@ -1,20 +1,22 @@
 #pragma once
 // The fast path of ollama::decode_embed: a scanner for exactly the shape of
 // an /api/embed reply, {"model":..., "embeddings":[[f,...],...], counts...},
-// whose numbers go through std::from_chars<float> (correctly rounded, no
+// whose numbers go through parse_json_float (json_float.hpp: exact, no
 // locale, no per-character string building) straight into the matrix.
 // Hand-written because nlohmann's lexer spends most of a client's time on
 // floats (about 2.2 million instructions per 1024-dim vector under
 // callgrind), and this one path is the client's hot path.
 //
 // It returns false, leaving `reply` unspecified, on anything it does not
-// expect (escapes in strings it keeps, an "error" field, a number
-// from_chars rejects or that over/underflows, ragged rows, trailing bytes);
+// expect (escapes in strings it keeps, an "error" field, a number that is
+// not JSON or overflows a float, ragged rows, trailing bytes);
 // decode_embed then runs the nlohmann SAX decoder, which gives the exact
 // error text. So it only makes valid replies faster, never changes what an
 // invalid one reports.
 
 #include <herd/ollama/codec.hpp>
+
+#include "ollama/json_float.hpp"
 
 #include <charconv>
 #include <string_view>
@@ -84,12 +86,8 @@ struct scanner {
     }
     bool number(float& out) noexcept {
         ws();
-        if (p >= end) return false;
-        const char* s = p;
-        if (*s == '-') ++s;
-        if (s >= end || *s < '0' || *s > '9') return false; // no inf/nan/+
-        auto [next, ec] = std::from_chars(p, end, out);
-        if (ec != std::errc{}) return false;
+        const char* next = parse_json_float(p, end, out);
+        if (!next) return false;
         p = next;
         return true;
     }
