@@ -1,7 +1,7 @@
 # Conan 2 recipe for herd. Offline use with Debian's packages:
 #   conan create . -pr:a conan/profiles/debian --build=missing
 # (see scripts/package-check). With ConanCenter the same recipe takes its
-# asio, fmt, nlohmann_json and llhttp packages instead.
+# asio, fmt, nlohmann_json, llhttp and fast_float packages instead.
 import os
 import re
 
@@ -50,6 +50,8 @@ class HerdConan(ConanFile):
         self.requires("nlohmann_json/[>=3.10 <4]", transitive_headers=True)
         self.requires("llhttp/[>=8 <10]")
         self.requires("openssl/[>=1.1.1 <4]")
+        # Header-only, used by the decoder only (src/ollama/json_float.hpp).
+        self.requires("fast_float/[>=3.9 <9]")
 
     def validate(self):
         check_min_cppstd(self, 20)

@@ -5,6 +5,8 @@ find_package(fmt REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 # TLS to https:// nodes (Debian: libssl-dev).
 find_package(OpenSSL 1.1.1 REQUIRED)
+# Header-only, private to the decoder (src/ollama/json_float.hpp): exact float parsing.
+find_package(FastFloat 3.9 REQUIRED)
 
 # Standalone Asio ships no CMake config on Debian: an imported header target.
 if(NOT TARGET asio::asio)

@@ -1,33 +1,45 @@
 #include "pool_impl.hpp"
 
+#include <herd/async/race.hpp>
 #include <herd/async/task_group.hpp>
 
 #include <fmt/format.h>
 
 namespace herd {
 
-awaitable<embed_outcome> pool::impl::embed_one(std::string_view text, embed_options options) {
+awaitable<embed_outcome> pool::impl::embed_single(std::string_view text, embed_options options) {
+    embed_outcome out;
+    auto state = co_await ::asio::this_coro::cancellation_state;
+    if (detail::was_cancelled(state)) { // cancelled before it started
+        out.fail = failure{::asio::error::operation_aborted, "cancelled"};
+        co_return out;
+    }
     auto params = params_for(options);
+    std::string_view one[1] = {text};
     if (!config.coalesce) {
-        std::string_view one[1] = {text};
-        co_return co_await run_embed(params, one, options.priority);
+        out = co_await run_embed(params, one, options.priority);
+        co_return out;
     }
     auto key = fmt::format("{}\n{}\n{}\n{}", params.model, params.dimensions, params.truncate, params.keep_alive);
     auto it = coalescers.find(key);
-    if (it == coalescers.end()) it = coalescers.emplace(key, coalescer{params, {}, 0, false}).first;
+    if (it == coalescers.end()) it = coalescers.emplace(key, coalescer{params, {}, 0}).first;
     coalescer& c = it->second;
 
+    if (c.open.empty() && c.in_flight < capacity(c.params.model)) {
+        // Room on the nodes and nobody waiting: a lone caller goes at once,
+        // in its own coroutine, and pays nothing for coalescing.
+        ++c.in_flight;
+        out = co_await run_embed(c.params, one, options.priority);
+        --c.in_flight;
+        flush(c); // callers that piled up meanwhile
+        co_return out;
+    }
+    // Every slot busy: wait with the others; the next request to return
+    // takes the pile as one batch (no timer: it leaves as soon as there is
+    // room).
     auto w = std::make_shared<coalesce_waiter>(ex, text, options.priority);
     c.open.push_back(w);
-    if (!c.flush_posted) {
-        c.flush_posted = true;
-        ::asio::post(ex, [self = shared_from_this(), &c] {
-            c.flush_posted = false;
-            self->flush(c);
-        });
-    }
     co_await w->signal.async_wait(compat::use_nothrow);
-    embed_outcome out;
     if (!w->done) { // cancelled: leave the open batch if still there
         w->abandoned = true;
         std::erase(c.open, w);
@@ -38,7 +50,9 @@ awaitable<embed_outcome> pool::impl::embed_one(std::string_view text, embed_opti
         out.fail = std::move(w->fail);
         co_return out;
     }
-    out.reply.embeddings.push_row(w->embedding);
+    auto n = w->embedding.size();
+    out.reply.embeddings.storage() = std::move(w->embedding); // the row, not a copy
+    out.reply.embeddings.set_shape(1, n);
     co_return out;
 }
 
@@ -96,6 +110,7 @@ awaitable<void> pool::impl::settle(coalescer& c, std::span<const std::shared_ptr
     for (std::size_t i = 0; i < batch.size(); ++i) {
         auto& w = *batch[i];
         if (out.fail) w.fail = out.fail;
+        else if (batch.size() == 1) w.embedding = out.reply.embeddings.release();
         else w.embedding = out.reply.embeddings.copy_row(i);
         w.done = true;
         w.signal.cancel();

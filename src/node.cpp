@@ -26,7 +26,6 @@ namespace {
 // A permit, waiting at most until `deadline`. Empty on timeout and on
 // cancellation; never throws.
 awaitable<semaphore::permit> acquire_until(limiter& lim, int priority, time_point deadline) {
-    if (auto p = lim.gate().try_acquire()) co_return p;
     auto wait = [&lim, priority] { return lim.gate().acquire_nothrow(priority); };
     auto r = co_await with_deadline(std::move(wait), deadline);
     // A permit granted in the turn the deadline passed is still a permit.
@@ -49,7 +48,8 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
         co_return out;
     }
     semaphore::permit permit;
-    if (!held) permit = co_await acquire_until(limiter_, priority, deadline);
+    if (!held) permit = limiter_.gate().try_acquire(); // free: no race, no timer, no frame
+    if (!held && !permit) permit = co_await acquire_until(limiter_, priority, deadline);
     if (cancelled(state)) {
         out.fail = failure{::asio::error::operation_aborted, "cancelled while waiting for a permit"};
         co_return out;

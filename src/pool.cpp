@@ -1,5 +1,7 @@
 #include "pool_impl.hpp"
 
+#include <bit>
+
 
 #include <fmt/format.h>
 
@@ -32,10 +34,13 @@ pool::impl::impl(executor e, pool_config c)
     }
 }
 
-hedge_policy& pool::impl::hedge_for(const std::string& model) {
+hedge_policy& pool::impl::hedge_for(const std::string& model, std::size_t inputs) {
+    // One policy per size class (1, 2-3, 4-7, ..., 128+): a 30-text request
+    // is not slow next to the p95 of 1-text ones, and hedging it redoes it.
+    auto cls = std::min<std::size_t>(std::bit_width(std::max<std::size_t>(inputs, 1)), 8) - 1;
     auto it = hedges.find(model);
-    if (it == hedges.end()) it = hedges.emplace(model, hedge_policy(config.hedge)).first;
-    return it->second;
+    if (it == hedges.end()) it = hedges.emplace(model, std::vector<hedge_policy>(8, hedge_policy(config.hedge))).first;
+    return it->second[cls];
 }
 
 bool pool::impl::eligible(node& n, const std::string& model) const {
@@ -131,20 +136,32 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
                 }
             }
         }
-        auto& policy = hedge_for(params.model);
-        auto result = co_await hedged(policy, [&](int i) -> awaitable<embed_outcome> {
-            node* n = primary;
-            if (i == 1) {
-                std::vector<node*> skip = tried;
-                skip.push_back(primary);
-                n = route(params.model, skip);
-                if (!n) co_return embed_outcome{failure{errc::no_nodes, "no node for a backup"}, {}, primary};
-            }
-            co_return co_await n->embed(params, inputs, priority, attempt_deadline(*n, params.model, call_deadline));
-        });
-        last = std::move(result.value);
+        // A backup needs another eligible node not tried yet (route() left
+        // the eligible ones in `candidates`).
+        const bool hedgeable = config.hedge.enabled && !going_round && candidates.size() >= 2;
+        auto& policy = hedge_for(params.model, inputs.size());
+        bool backup_won = false;
+        if (hedgeable) {
+            auto result = co_await hedged(policy, [&](int i) -> awaitable<embed_outcome> {
+                node* n = primary;
+                if (i == 1) {
+                    std::vector<node*> skip = tried;
+                    skip.push_back(primary);
+                    n = route(params.model, skip);
+                    if (!n) co_return embed_outcome{failure{errc::no_nodes, "no node for a backup"}, {}, primary};
+                }
+                co_return co_await n->embed(params, inputs, priority, attempt_deadline(*n, params.model, call_deadline));
+            });
+            last = std::move(result.value);
+            backup_won = result.backup_won;
+        } else {
+            // Nothing to hedge with: the attempt in this coroutine, no race,
+            // no timer, no spawned branches.
+            policy.on_call();
+            last = co_await primary->embed(params, inputs, priority, attempt_deadline(*primary, params.model, call_deadline));
+        }
         if (last.ok()) {
-            if (result.backup_won) ++hedges_won;
+            if (backup_won) ++hedges_won;
             policy.on_latency(last.latency);
             inputs_done += inputs.size();
             co_return last;
@@ -245,7 +262,8 @@ pool_stats pool::stats() {
     out.calls = s.calls;
     out.failed_calls = s.failed_calls;
     out.retries = s.retries;
-    for (auto& [model, h] : s.hedges) out.hedges_sent += h.sent();
+    for (auto& [model, by_size] : s.hedges)
+        for (auto& h : by_size) out.hedges_sent += h.sent();
     out.hedges_won = s.hedges_won;
     out.inputs = s.inputs_done;
     return out;

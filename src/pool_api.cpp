@@ -10,14 +10,9 @@ namespace herd {
 awaitable<result<std::vector<float>>> pool::embed_core(std::string_view text, embed_options options) {
     auto self = impl_;
     result<std::vector<float>> r;
-    auto state = co_await ::asio::this_coro::cancellation_state;
-    if (detail::was_cancelled(state)) { // cancelled before it started
-        r.fail = failure{::asio::error::operation_aborted, "cancelled"};
-        co_return r;
-    }
-    auto out = co_await self->embed_one(text, options);
+    auto out = co_await self->embed_single(text, options);
     if (out.fail) r.fail = std::move(out.fail);
-    else r.value = out.reply.embeddings.copy_row(0);
+    else r.value = out.reply.embeddings.release(); // the decoded row itself
     co_return r;
 }
 
@@ -92,9 +87,15 @@ awaitable<result<embed_outcome>> pool::request_core(std::span<const std::string_
 }
 
 awaitable<std::vector<float>> pool::embed(std::string_view text, embed_options options) {
-    auto r = co_await without_cancel_throws(embed_core(text, options));
-    if (r.fail) r.fail.raise();
-    co_return std::move(r.value);
+    // One frame fewer than embed_core behind without_cancel_throws: this
+    // is the call services make per query.
+    auto self = impl_;
+    const bool threw_if_cancelled = co_await ::asio::this_coro::throw_if_cancelled();
+    co_await ::asio::this_coro::throw_if_cancelled(false);
+    auto out = co_await self->embed_single(text, options);
+    co_await ::asio::this_coro::throw_if_cancelled(threw_if_cancelled);
+    if (out.fail) out.fail.raise();
+    co_return out.reply.embeddings.release();
 }
 
 awaitable<matrix> pool::embed(std::span<const std::string_view> texts, embed_options options) {

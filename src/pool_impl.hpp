@@ -13,10 +13,11 @@
 namespace herd {
 
 // Joins concurrent single-text embeds with the same parameters into one
-// request. A batch is dispatched at once while the nodes have free
-// capacity (after one turn of the event loop, so callers woken together
-// join); while every permit is busy, callers pile up and leave together
-// when a batch returns. No timer: an idle pool adds no latency.
+// request. While the nodes have free capacity (the sum of their limits) a
+// caller sends its own text at once, in its own coroutine: a lone caller
+// pays nothing. While every slot is busy, callers pile up and leave
+// together, as one batch, when a request returns. No timer, no post: an
+// idle pool adds no latency and a burst forms batches by itself.
 struct coalesce_waiter {
     coalesce_waiter(const executor& ex, std::string_view t, int p)
         : text(t), priority(p), signal(ex, ::asio::steady_timer::time_point::max()) {}
@@ -32,8 +33,7 @@ struct coalesce_waiter {
 struct coalescer {
     ollama::embed_params params;
     std::vector<std::shared_ptr<coalesce_waiter>> open;
-    std::size_t in_flight = 0;
-    bool flush_posted = false;
+    std::size_t in_flight = 0; // requests of this coalescer, lone callers' included
 };
 
 struct pool::impl : std::enable_shared_from_this<pool::impl> {
@@ -43,7 +43,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     pool_config config;
     std::vector<std::unique_ptr<node>> nodes;
     retry_budget budget;
-    std::map<std::string, hedge_policy, std::less<>> hedges;
+    std::map<std::string, std::vector<hedge_policy>, std::less<>> hedges; // by model, then size class
     ::asio::steady_timer probe_timer;
     std::set<node*> probes_running;
     std::mt19937_64 rng;
@@ -53,7 +53,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
 
     std::uint64_t calls = 0, failed_calls = 0, retries = 0, hedges_won = 0, inputs_done = 0;
 
-    hedge_policy& hedge_for(const std::string& model);
+    hedge_policy& hedge_for(const std::string& model, std::size_t inputs);
     bool eligible(node& n, const std::string& model) const;
     /// Power of two choices among eligible nodes not in `exclude`.
     node* route(const std::string& model, std::span<node* const> exclude);
@@ -74,7 +74,9 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     /// `texts` in one window; results to `sink` and/or `whole`.
     awaitable<batch_report> run_batch(batch_source* source, std::span<const std::string_view> texts,
                                       batch_sink* sink, matrix* whole, const batch_options& options);
-    awaitable<embed_outcome> embed_one(std::string_view text, embed_options options);
+    /// One text (pool::embed): coalesced when config.coalesce, else one
+    /// request; a caller cancelled before the call sends nothing.
+    awaitable<embed_outcome> embed_single(std::string_view text, embed_options options);
 
     std::map<std::string, coalescer, std::less<>> coalescers;
     std::size_t capacity(const std::string& model);

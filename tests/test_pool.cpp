@@ -62,7 +62,13 @@ TEST_CASE("pool.embed across three herd-sim nodes: every vector is its input's")
         CHECK(cluster.counters(i).inputs > 0); // every node took a share
         total_inputs += cluster.counters(i).inputs;
     }
-    CHECK(total_inputs == 600);
+    // Work beyond the 600 texts comes only from hedges' backups (on a loaded
+    // machine a few requests pass the p95 latency; the budget bounds them).
+    auto st = p.stats();
+    INFO("hedges " << st.hedges_sent << " retries " << st.retries << " calls " << st.calls);
+    CHECK(total_inputs >= 600);
+    if (st.hedges_sent == 0 && st.retries == 0) CHECK(total_inputs == 600);
+    CHECK(st.hedges_sent <= 8 * 10 + st.calls / 20); // each size class's burst + 5% of calls
     // Coalescing: fewer requests than texts under concurrency.
     std::uint64_t requests = 0;
     for (std::size_t i = 0; i < 3; ++i) requests += cluster.counters(i).embed_requests;

@@ -44,6 +44,13 @@ public:
         data_.reserve(rows * dim);
     }
 
+    /// The buffer, rows() x dim() floats row after row, moved out (no
+    /// copy: a one-row matrix hands over its row); the matrix is left empty.
+    std::vector<float> release() noexcept {
+        rows_ = dim_ = 0;
+        return std::move(data_);
+    }
+
     /// Used by decoders that write values straight into the buffer.
     std::vector<float>& storage() noexcept { return data_; }
     void set_shape(std::size_t rows, std::size_t dim) noexcept {

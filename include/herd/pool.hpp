@@ -196,7 +196,9 @@ public:
 
     /// One text's embedding. Concurrent calls for the same model and
     /// options are coalesced into one /api/embed request when
-    /// pool_config::coalesce is on. No exception is thrown on success.
+    /// pool_config::coalesce is on and every node's slots are busy (a call
+    /// with a free slot sends its own text at once). The vector is the
+    /// decoded row itself (no copy). No exception is thrown on success.
     awaitable<std::vector<float>> embed(std::string_view text, embed_options options = {});
 
     /// Many texts, spread over the nodes by the batch engine (embed_batch

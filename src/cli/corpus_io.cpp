@@ -118,8 +118,12 @@ corpus_reader::corpus_reader(std::istream& in, input_format format, std::string 
                              const done_index& skip)
     : in_(in), format_(format), id_field_(std::move(id_field)), text_field_(std::move(text_field)), skip_(skip) {}
 
-bool corpus_reader::parse(const std::string& line, std::string& id, std::string& text) {
+void corpus_reader::detect_format(const std::string& line) {
     if (format_ == input_format::automatic) format_ = line.front() == '{' ? input_format::jsonl : input_format::lines;
+}
+
+bool corpus_reader::parse(const std::string& line, std::string& id, std::string& text) {
+    detect_format(line);
     if (format_ == input_format::lines) {
         id = std::to_string(line_ - 1);
         text = line;
@@ -146,10 +150,14 @@ bool corpus_reader::parse(const std::string& line, std::string& id, std::string&
 std::size_t corpus_reader::read(std::vector<std::string>& texts, std::size_t max) {
     std::size_t got = 0;
     std::string line, id, text;
-    while (got < max && std::getline(in_, line)) {
+    while (got < max && line_ < end_line_ && std::getline(in_, line)) {
         ++line_;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.empty()) continue;
+        if (line_ <= first_line_) { // before this shard
+            detect_format(line);
+            continue;
+        }
         if (!parse(line, id, text)) continue;
         if (skip_.contains(id)) {
             ++skipped_;
@@ -233,6 +241,28 @@ std::size_t count_lines(const std::string& path) {
     std::size_t n = 0;
     char buf[1 << 16];
     while (in.read(buf, sizeof buf) || in.gcount() > 0) n += static_cast<std::size_t>(std::count(buf, buf + in.gcount(), '\n'));
+    return n;
+}
+
+line_range shard_lines(std::size_t lines, std::size_t index, std::size_t count) {
+    // 128-bit products: no overflow for any line count.
+    auto at = [&](std::size_t i) {
+        return static_cast<std::size_t>(static_cast<unsigned __int128>(lines) * i / count);
+    };
+    return {at(index), at(index + 1)};
+}
+
+std::size_t count_input_lines(const std::string& path) {
+    if (path == "-" || !fs::is_regular_file(path)) throw std::invalid_argument("--shard needs INPUT to be a file, not " + path);
+    std::size_t n = count_lines(path);
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    auto size = static_cast<std::streamoff>(in.tellg());
+    if (size > 0) {
+        char last = 0;
+        in.seekg(size - 1);
+        in.get(last);
+        if (last != '\n') ++n;
+    }
     return n;
 }
 

@@ -65,6 +65,15 @@ public:
 
     std::size_t read(std::vector<std::string>& texts, std::size_t max) override;
 
+    /// Reads only the lines [first, end) of the input (numbered from 0,
+    /// blank ones included; ids and error line numbers stay the whole
+    /// file's). Lines before `first` still decide an automatic format, as
+    /// the whole file's first line does. Call before read().
+    void only_lines(std::size_t first, std::size_t end) {
+        first_line_ = first;
+        end_line_ = end;
+    }
+
     /// JSON text of the id of input `index` (numbered from 0 over all
     /// reads, skipped lines not counted). Throws std::out_of_range for an
     /// input not read yet or released.
@@ -77,6 +86,7 @@ public:
 
 private:
     bool parse(const std::string& line, std::string& id, std::string& text);
+    void detect_format(const std::string& line);
 
     std::istream& in_;
     input_format format_;
@@ -87,6 +97,8 @@ private:
     std::vector<input_error> errors_;
     std::size_t line_ = 0;
     std::size_t skipped_ = 0;
+    std::size_t first_line_ = 0;
+    std::size_t end_line_ = static_cast<std::size_t>(-1);
 };
 
 /// Writes each input's vector at its place: input i is the i-th record
@@ -118,5 +130,18 @@ private:
 
 /// Lines in a regular file (for the progress total); 0 when unknown.
 std::size_t count_lines(const std::string& path);
+
+/// Shard `index` of `count` of a file of `lines` lines: the contiguous
+/// lines [first, end), sizes differing by at most one. The same for every
+/// run, so shard outputs concatenated in shard order are the whole
+/// output in input order (`herd merge`).
+struct line_range {
+    std::size_t first = 0, end = 0;
+};
+line_range shard_lines(std::size_t lines, std::size_t index, std::size_t count);
+
+/// Lines as corpus_reader counts them: a last line without '\n' counts.
+/// Throws std::invalid_argument when `path` is not a readable regular file.
+std::size_t count_input_lines(const std::string& path);
 
 } // namespace herd::cli

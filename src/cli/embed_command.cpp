@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <iostream>
 
 namespace herd::cli {
@@ -29,6 +30,20 @@ output_format parse_output_format(const std::string& s) {
     throw std::invalid_argument("--format is jsonl or f32, not '" + s + "'");
 }
 
+// "--shard i/n": 0 <= i < n.
+std::pair<std::size_t, std::size_t> parse_shard(const std::string& s) {
+    auto bad = [&] { return std::invalid_argument("--shard is i/n with 0 <= i < n (e.g. 0/4), not '" + s + "'"); };
+    auto slash = s.find('/');
+    if (slash == std::string::npos) throw bad();
+    std::size_t i = 0, n = 0;
+    auto a = std::from_chars(s.data(), s.data() + slash, i);
+    auto b = std::from_chars(s.data() + slash + 1, s.data() + s.size(), n);
+    if (a.ec != std::errc{} || a.ptr != s.data() + slash || b.ec != std::errc{} || b.ptr != s.data() + s.size() ||
+        n == 0 || i >= n)
+        throw bad();
+    return {i, n};
+}
+
 void report_input_errors(const corpus_reader& reader) {
     const auto& errors = reader.errors();
     for (std::size_t i = 0; i < errors.size() && i < 20; ++i)
@@ -41,7 +56,7 @@ void report_input_errors(const corpus_reader& reader) {
 int embed_command(const args& a) {
     auto known = node_option_names();
     known.insert(known.end(), {"output", "dimensions", "format", "input-format", "id-field", "text-field", "batch",
-                               "window", "quiet", "priority", "give-up"});
+                               "window", "quiet", "priority", "give-up", "shard"});
     a.allow_only(known);
     if (a.positional().size() != 1) throw std::invalid_argument("herd embed takes one INPUT file (or - for stdin)");
     const std::string input = a.positional()[0];
@@ -66,13 +81,19 @@ int embed_command(const args& a) {
     std::istream& in = input == "-" ? std::cin : file;
     corpus_reader reader(in, parse_input_format(a.get_or("input-format", "auto")), a.get_or("id-field", "id"),
                          a.get_or("text-field", "text"), done);
+    std::size_t total = count_lines(input);
+    if (auto shard = a.get("shard")) {
+        auto [index, count] = parse_shard(*shard);
+        auto lines = shard_lines(count_input_lines(input), index, count);
+        reader.only_lines(lines.first, lines.end);
+        total = lines.end - lines.first;
+    }
     embedding_writer writer(output.empty() ? "/dev/stdout" : output, meta, reader, !output.empty());
 
     asio::io_context io;
     pool p(io.get_executor(), config);
     std::vector<std::string> names;
     for (std::size_t i = 0; i < p.size(); ++i) names.push_back(p.at(i).url().authority());
-    std::size_t total = count_lines(input);
     progress_view view(stderr, total > done.size() ? total - done.size() : 0, names);
     auto show = [&](const progress& pr) {
         if (!a.flag("quiet")) view.update(pr);

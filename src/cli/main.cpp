@@ -13,12 +13,19 @@ commands:
   embed [--nodes URLS] [--model M] [--output FILE] [--dimensions K]
         [--format jsonl|f32] [--input-format auto|jsonl|lines]
         [--id-field id] [--text-field text] [--batch N] [--window N]
-        [--give-up SECONDS] [--priority 1-10] [--quiet] INPUT
+        [--give-up SECONDS] [--priority 1-10] [--shard i/n] [--quiet] INPUT
       Embeds every text of INPUT (JSONL {"id","text"} or plain lines; - for
       stdin) over all nodes. Resumes an interrupted run: ids already in
       FILE are skipped; FILE.herd.json (f32: FILE.json) records the model
       and dimensions, and resuming with others is refused (exit 2).
-      Nodes from --nodes, HERD_NODES or OLLAMA_HOST.
+      Nodes from --nodes, HERD_NODES or OLLAMA_HOST. --shard i/n embeds
+      only the i-th (from 0) of n contiguous, equal slices of INPUT's lines.
+  merge --output FILE [--format jsonl|f32] SHARD...
+      Joins the outputs of `herd embed --shard 0/n` ... `--shard n-1/n`,
+      given in shard order, into FILE: the same bytes one run would write.
+  demo [--texts N] [--corpus FILE] [--time-scale X]
+      Starts a simulated mixed cluster on loopback, embeds the sample
+      corpus and prints the report.
 
 node options (every command that talks to nodes):
   --nodes URLS      http://host:port, https://host (TLS), http://user:pass@host
@@ -26,9 +33,6 @@ node options (every command that talks to nodes):
   --insecure        do not verify https:// certificates (testing only)
   --header 'N: V'   an extra header to every node, e.g. 'Authorization: Bearer T'
                     (HERD_NODE_TOKEN=T does the same); never printed
-  demo [--texts N] [--corpus FILE] [--time-scale X]
-      Starts a simulated mixed cluster on loopback, embeds the sample
-      corpus and prints the report.
 )";
 
 } // namespace
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
         herd::cli::args a(argc, argv, 2, {"quiet", "insecure"});
         if (command == "embed") return herd::cli::embed_command(a);
         if (command == "demo") return herd::cli::demo_command(a);
+        if (command == "merge") return herd::cli::merge_command(a);
         fmt::print(stderr, "herd: unknown command '{}'\n{}", command, usage);
         return 2;
     } catch (const std::invalid_argument& e) {

@@ -1,7 +1,7 @@
 #pragma once
 // The fast path of ollama::decode_embed: a scanner for exactly the shape of
 // an /api/embed reply, {"model":..., "embeddings":[[f,...],...], counts...},
-// whose numbers go through std::from_chars<float> (correctly rounded, no
+// whose numbers go through parse_json_float (json_float.hpp: exact, no
 // locale, no per-character string building) straight into the matrix.
 // Hand-written because nlohmann's lexer spends most of a client's time on
 // floats (about 2.2 million instructions per 1024-dim vector under
@@ -9,13 +9,15 @@
 //
 // It returns false, leaving `reply` unspecified, on anything it does not
 // expect (escapes or non-ASCII in strings, an "error" or unknown field, a
-// number that is not JSON or that over/underflows, ragged rows, trailing
+// number that is not JSON or that overflows a float, ragged rows, trailing
 // bytes);
 // decode_embed then runs the nlohmann SAX decoder, which gives the exact
 // error text. So it only makes valid replies faster, never changes what an
 // invalid one reports.
 
 #include <herd/ollama/codec.hpp>
+
+#include "ollama/json_float.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -80,13 +82,11 @@ struct scanner {
     }
     bool number(float& out) noexcept {
         ws();
-        const char* e = json_number_end();
-        if (!e) return false;
-        auto [next, ec] = std::from_chars(p, e, out);
-        if (ec != std::errc{} || next != e) return false;
+        const char* next = parse_json_float(p, end, out);
+        if (!next) return false;
         // "-0" is the integer 0 to a JSON parser (the exact decoder's
         // nlohmann too); only "-0.0" or "-0e0" is a negative zero.
-        if (out == 0 && std::find_if(p, e, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == e) out = 0;
+        if (out == 0 && std::find_if(p, next, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == next) out = 0;
         p = next;
         return true;
     }

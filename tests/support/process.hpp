@@ -81,6 +81,7 @@ struct scratch {
     }
     ~scratch() { std::filesystem::remove_all(dir); }
     std::string operator/(const char* name) const { return (dir / name).string(); }
+    std::string operator/(const std::string& name) const { return (dir / name).string(); }
 };
 
 } // namespace herd::test

@@ -10,8 +10,10 @@
 // by about one per round of `limit` requests.
 // Multiplicative decrease: a drop — 503 busy, timeout, connection failure,
 // or queueing — multiplies the limit by `decrease_factor`. Queueing is a
-// latency above `queueing_factor` x the recent minimum for requests of a
-// like size (and more than `min_queueing_delay` above it): requests are
+// latency above `queueing_factor` x the minimum for requests of a like size
+// (over the last `latency_window` samples and at least `floor_memory`, so
+// a queue that never drains does not become the minimum), and more than
+// `min_queueing_delay` above it (jitter of fast nodes): requests are
 // compared within size classes 1, 2-3, 4-7, ... (per input within a
 // class), since a 64-text request is not slow next to a 1-text one. A
 // size class with no sample yet judges nothing. One congestion event decreases once: drops of
@@ -27,6 +29,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <limits>
 #include <vector>
 
 namespace herd {
@@ -41,6 +44,11 @@ struct limiter_options {
     /// answering in 100 us varies by more than 2.5x).
     duration min_queueing_delay = std::chrono::milliseconds(2);
     std::size_t latency_window = 128;      ///< samples per size class for the recent minimum
+    /// The minimum also holds over at least this long (and at most twice
+    /// it): 128 samples of a fast node are a few milliseconds, all of them
+    /// queue-inflated once the limit runs ahead, and a minimum that forgets
+    /// the idle latency that fast never sees queueing.
+    duration floor_memory = std::chrono::seconds(5);
 };
 
 class limiter {
@@ -60,9 +68,11 @@ public:
     void on_success(duration latency, std::size_t inputs, time_point started, time_point now) {
         inputs = std::max<std::size_t>(inputs, 1);
         double per_input = seconds(latency) / static_cast<double>(inputs);
-        auto& like = latencies_[std::min<std::size_t>(std::bit_width(inputs) - 1, size_classes - 1)];
-        double floor = like.size() ? like.min() : per_input;
+        const auto cls = std::min<std::size_t>(std::bit_width(inputs) - 1, size_classes - 1);
+        auto& like = latencies_[cls];
+        double floor = like.size() ? std::min(like.min(), floors_[cls].value(now, options_.floor_memory)) : per_input;
         like.add(per_input);
+        floors_[cls].add(per_input, now, options_.floor_memory);
         double over = (per_input - floor) * static_cast<double>(inputs);
         if (per_input > options_.queueing_factor * floor && over > seconds(options_.min_queueing_delay) &&
             like.size() > 4) {
@@ -97,9 +107,31 @@ private:
 
     static constexpr std::size_t size_classes = 8; // 1, 2-3, ..., 64-127, 128+
 
+    // The minimum over the current and the previous period of `memory`.
+    struct slow_min {
+        double current = 0, previous = 0;
+        time_point since{};
+        bool seen = false;
+        void add(double v, time_point now, duration memory) {
+            if (!seen || now - since >= memory) {
+                previous = seen ? current : v;
+                current = v;
+                since = now;
+                seen = true;
+            } else {
+                current = std::min(current, v);
+            }
+        }
+        double value(time_point now, duration memory) const {
+            if (!seen) return std::numeric_limits<double>::infinity();
+            return now - since >= memory ? current : std::min(current, previous);
+        }
+    };
+
     limiter_options options_;
     double limit_;
     std::vector<quantile_window> latencies_; // per size class
+    slow_min floors_[size_classes];
     semaphore sem_;
     time_point last_decrease_{};
     std::size_t decreases_ = 0;
