@@ -7,7 +7,7 @@ namespace herd {
 
 pool::impl::impl(executor e, pool_config c)
     : ex(std::move(e)), config(std::move(c)), budget(config.retry), probe_timer(ex), rng(std::random_device{}()) {
-    node_options options;
+    node_options& options = node_defaults;
     options.http.connections = config.connections_per_node;
     options.http.connection.pipeline_depth = config.pipeline_depth;
     options.http.connection.connect_timeout = config.connect_timeout;
@@ -18,7 +18,7 @@ pool::impl::impl(executor e, pool_config c)
     for (const auto& text : config.nodes) {
         auto u = http::url::parse(text);
         if (!u) throw error(errc::no_nodes, "not a node URL: '" + text + "'");
-        nodes.push_back(std::make_unique<node>(ex, *u, options));
+        nodes.push_back(std::make_shared<node>(ex, *u, options));
     }
 }
 
@@ -177,7 +177,7 @@ awaitable<void> pool::impl::probe_loop(std::shared_ptr<impl> self) {
             any = true;
             if (n->health().probe_due(clock::now()) && !probes_running.count(n.get())) {
                 probes_running.insert(n.get());
-                ::asio::co_spawn(ex, probe(self, *n), ::asio::detached);
+                ::asio::co_spawn(ex, probe(self, n), ::asio::detached);
             }
         }
         if (!any) break;
@@ -187,11 +187,11 @@ awaitable<void> pool::impl::probe_loop(std::shared_ptr<impl> self) {
     probing = false;
 }
 
-awaitable<void> pool::impl::probe(std::shared_ptr<impl>, node& n) {
+awaitable<void> pool::impl::probe(std::shared_ptr<impl>, std::shared_ptr<node> n) {
     auto deadline = clock::now() + std::max(config.health.probe_interval * 4, config.connect_timeout);
-    auto [ec, response] = co_await n.http().control(n.http().format("GET", "/api/version"), deadline);
-    n.health().on_probe(!ec && response.status == 200, clock::now());
-    probes_running.erase(&n);
+    auto [ec, response] = co_await n->http().control(n->http().format("GET", "/api/version"), deadline);
+    n->health().on_probe(!ec && response.status == 200, clock::now());
+    probes_running.erase(n.get());
 }
 
 pool::pool(executor ex, pool_config config) : impl_(std::make_shared<impl>(std::move(ex), std::move(config))) {}
