@@ -1,6 +1,7 @@
 // herd embed: a corpus file through every node, resumable.
 #include "cli/commands.hpp"
 #include "cli/corpus_io.hpp"
+#include "cli/discover_option.hpp"
 #include "cli/progress_view.hpp"
 
 #include <herd/herd.hpp>
@@ -38,11 +39,14 @@ void report_input_errors(const corpus_reader& reader) {
 } // namespace
 
 int embed_command(const args& a) {
-    a.allow_only({"nodes", "model", "output", "dimensions", "format", "input-format", "id-field", "text-field",
-                  "batch", "window", "quiet", "priority", "give-up"});
+    std::vector<std::string> known{"nodes", "model", "output", "dimensions", "format", "input-format", "id-field",
+                                   "text-field", "batch", "window", "quiet", "priority", "give-up"};
+    for (auto& name : discover_option_names()) known.push_back(name);
+    a.allow_only(known);
     if (a.positional().size() != 1) throw std::invalid_argument("herd embed takes one INPUT file (or - for stdin)");
     const std::string input = a.positional()[0];
     auto config = pool_config::from_env();
+    if (wants_discovery(a)) config.nodes.clear(); // discovered, plus --nodes
     if (auto nodes = a.get("nodes")) config.nodes = pool_config::parse_node_list(*nodes);
     if (auto model = a.get("model")) config.model = *model;
     auto out_format = parse_output_format(a.get_or("format", "jsonl"));
@@ -69,6 +73,7 @@ int embed_command(const args& a) {
 
     asio::io_context io;
     pool p(io.get_executor(), config);
+    auto discovered = start_discovery(io, p, a, a.flag("quiet"));
     std::vector<std::string> names;
     for (std::size_t i = 0; i < p.size(); ++i) names.push_back(p.at(i).url().authority());
     std::size_t total = count_lines(input);

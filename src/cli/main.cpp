@@ -18,7 +18,11 @@ commands:
       stdin) over all nodes. Resumes an interrupted run: ids already in
       FILE are skipped; FILE.herd.json (f32: FILE.json) records the model
       and dimensions, and resuming with others is refused (exit 2).
-      Nodes from --nodes, HERD_NODES or OLLAMA_HOST.
+      Nodes from --nodes, HERD_NODES or OLLAMA_HOST, or found and
+      followed while running with --discover (repeatable):
+        file:PATH  dns:NAME[:PORT]  srv:NAME  scan:CIDR (opt-in scan)
+      [--dns-server ADDR[:PORT]] [--scan-concurrency N] [--scan-rate N/s]
+      [--scan-timeout SECONDS]
   demo [--texts N] [--corpus FILE] [--time-scale X]
       Starts a simulated mixed cluster on loopback, embeds the sample
       corpus and prints the report.
