@@ -209,3 +209,38 @@ TEST_CASE("discover: source specs") {
     CHECK_THROWS_WITH(make_source("mdns:x"),
                       "--discover mdns:x: expected file:PATH, dns:NAME[:PORT], srv:NAME or scan:CIDR");
 }
+
+TEST_CASE("dns: a cancelled query fails with operation_aborted at once") {
+    asio::io_context io;
+    test::dns_server dns(io);
+    dns.silent = true;
+    asio::cancellation_signal cancel;
+    std::optional<result<std::vector<asio::ip::address>>> r;
+    asio::co_spawn(io, dns_addresses("x.herd.test", {.server = dns.endpoint(), .timeout = 60s}),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr, result<std::vector<asio::ip::address>> v) {
+                       r = std::move(v);
+                   }));
+    REQUIRE(test::eventually(io, [&] { return dns.queries == 1; }));
+    cancel.emit(asio::cancellation_type::terminal);
+    REQUIRE(test::eventually(io, [&] { return r.has_value(); }));
+    CHECK(r->fail.code == asio::error::operation_aborted);
+    CHECK(dns.queries == 1); // no AAAA query after the cancellation
+}
+
+TEST_CASE("discover: after stop() the pool no longer follows the file") {
+    auto path = temp_path("stop");
+    write_file(path, "http://127.0.0.1:1\n"); // never contacted: nothing is embedded
+    asio::io_context io;
+    pool p(io.get_executor(), empty_config());
+    auto d = test::run(io, discover(p, {"file:" + path}, {.file_poll = 5ms}));
+    CHECK(p.node_urls() == std::vector<std::string>{"http://127.0.0.1:1"});
+    d->stop();
+    io.restart();
+    io.run(); // returns: the watch loop ended, nothing else is pending
+    write_file(path, "http://127.0.0.1:2\n");
+    io.restart();
+    io.run();
+    CHECK(p.node_urls() == std::vector<std::string>{"http://127.0.0.1:1"});
+    CHECK(d->added() == std::vector<std::string>{"http://127.0.0.1:1"});
+    std::filesystem::remove(path);
+}

@@ -162,3 +162,21 @@ TEST_CASE("scan: the test network namespace", "[.netns]") {
     for (std::size_t i = 0; i < texts.size(); ++i) CHECK(test::is_rule_vector("all-minilm", texts[i], m[i], 384));
     for (std::size_t i = 0; i < p.size(); ++i) CHECK(p.at(i).counters().inputs > 0);
 }
+
+TEST_CASE("scan: cancelled, it stops its probes and fails with operation_aborted") {
+    asio::io_context io;
+    int open = 0, max_open = 0;
+    std::vector<time_point> firsts;
+    host hung(io, "127.0.0.1", 0, behaviour::hang, open, max_open, firsts);
+    asio::cancellation_signal cancel;
+    std::optional<result<std::vector<found_node>>> r;
+    asio::co_spawn(io, scan(*cidr_range::parse("127.0.0.1"), {.port = hung.port(), .per_host_timeout = 60s}),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr, result<std::vector<found_node>> v) {
+                       r = std::move(v);
+                   }));
+    REQUIRE(test::eventually(io, [&] { return firsts.size() == 1; }));
+    cancel.emit(asio::cancellation_type::terminal);
+    REQUIRE(test::eventually(io, [&] { return r.has_value(); }));
+    CHECK(r->fail.code == asio::error::operation_aborted);
+    CHECK(r->value.empty());
+}
