@@ -1,64 +1,13 @@
 // The corpus engine (see include/herd/batch.hpp for the contract).
-#include "pool_impl.hpp"
-
-#include <herd/async/steal_deque.hpp>
-#include <herd/async/task_group.hpp>
+#include "batch_job.hpp"
 
 #include <fmt/format.h>
 
-#include <list>
-
 namespace herd {
+
+using namespace batch_detail;
+
 namespace {
-
-// A micro-batch on its way to a node: the candidate for a backup task.
-struct flight {
-    std::vector<std::uint32_t> indices;
-    std::size_t node_index;
-    time_point started;
-    bool backed_up = false;
-};
-
-// How one node's micro-batches are sized within this batch.
-struct lane {
-    std::size_t sent = 0; // requests started
-};
-
-// Totals over the whole batch (all windows of a stream).
-struct batch_totals {
-    time_point started = clock::now();
-    std::size_t done = 0, total = 0, retries = 0, backups = 0, steals = 0;
-    std::vector<std::size_t> per_node;
-    std::vector<lane> lanes;
-};
-
-// One window of inputs being embedded.
-struct window_job {
-    window_job(const executor& ex, std::span<const std::string_view> t, std::size_t nodes, batch_totals& tot)
-        : texts(t), done(t.size(), 0), remaining(t.size()), queue(ex, nodes), totals(tot), group(ex) {}
-
-    std::span<const std::string_view> texts;
-    matrix out;
-    std::vector<std::uint8_t> done;
-    std::size_t remaining;
-    steal_deque<std::uint32_t> queue;
-    std::list<flight> flights;
-    std::vector<node_cause> causes;
-    batch_totals& totals;
-    task_group group;
-    failure fail;
-    bool finished = false;
-    time_point last_success = clock::now();
-    time_point last_eligible = clock::now();
-    std::size_t failures_since_success = 0;
-
-    void finish() {
-        if (finished) return;
-        finished = true;
-        queue.close();
-        group.cancel(); // workers waiting for permits or probes stop now
-    }
-};
 
 progress snapshot(const batch_totals& t) {
     progress p;
@@ -69,6 +18,7 @@ progress snapshot(const batch_totals& t) {
     p.retries = t.retries;
     p.backups = t.backups;
     p.per_node = t.per_node;
+    for (auto& m : t.members) p.node_urls.push_back(m.n->name());
     return p;
 }
 
@@ -107,27 +57,100 @@ struct pool::impl::batch_run {
         job.causes.push_back({n.name(), f.code, f.describe()});
     }
 
+    node& at(std::size_t ni) { return *totals.members[ni].n; }
+    bool removed(std::size_t ni) const { return totals.members[ni].removed; }
+    /// Member `ni` may be given work now.
+    bool usable(std::size_t ni) { return !removed(ni) && pool.eligible(at(ni), params.model); }
+
+    // Brings the member list up to date with the pool: a node new to the
+    // pool gets a slot, a node gone from it is marked removed. Returns the
+    // new slots.
+    std::vector<std::size_t> sync_members() {
+        for (auto& m : totals.members)
+            m.removed = std::none_of(pool.nodes.begin(), pool.nodes.end(), [&](auto& n) { return n == m.n; });
+        std::vector<std::size_t> added;
+        for (auto& n : pool.nodes) {
+            bool known = std::any_of(totals.members.begin(), totals.members.end(), [&](auto& m) { return m.n == n; });
+            if (known) continue;
+            added.push_back(totals.members.size());
+            totals.members.push_back({n, false});
+            totals.lanes.emplace_back();
+            totals.per_node.push_back(0);
+        }
+        return added;
+    }
+
+    // A node joined or left while this window runs: a newcomer gets a deque
+    // and workers (they steal at once); a removed node's queued texts go to
+    // the nodes left (its in-flight requests finish, see backup_candidate).
+    void on_membership(window_job& job) {
+        if (job.finished) return;
+        for (auto ni : sync_members()) {
+            job.queue.add_queue();
+            job.group.spawn(crew(job, ni));
+        }
+        rehome(job);
+        job.queue.notify_all(); // removed nodes' idle workers leave, others look for work
+    }
+
+    // Moves what sits in removed members' deques to the usable (else any
+    // present) member with the least queued.
+    void rehome(window_job& job) {
+        std::vector<std::size_t> to;
+        for (std::size_t i = 0; i < totals.members.size(); ++i)
+            if (usable(i)) to.push_back(i);
+        if (to.empty())
+            for (std::size_t i = 0; i < totals.members.size(); ++i)
+                if (!removed(i)) to.push_back(i);
+        if (to.empty()) return; // no node at all: kept until one is added
+        for (std::size_t from = 0; from < totals.members.size(); ++from) {
+            if (!removed(from)) continue;
+            while (auto i = job.queue.try_pop_own(from)) {
+                auto target = *std::min_element(to.begin(), to.end(), [&](auto a, auto b) {
+                    return job.queue.size(a) < job.queue.size(b);
+                });
+                job.queue.push(target, *i);
+            }
+        }
+    }
+
+    // A member's workers, in a group of their own (started when the window
+    // starts or the node joins; cancelled with the window).
+    awaitable<void> crew(window_job& job, std::size_t ni) {
+        task_group workers(pool.ex);
+        auto count = static_cast<std::size_t>(std::clamp(pool.config.limiter.max_limit, 1.0, 32.0));
+        for (std::size_t w = 0; w < count; ++w) workers.spawn(worker(job, ni));
+        try {
+            co_await workers.join();
+        } catch (const std::system_error&) {
+        }
+    }
+
     // Seeds the deques in proportion to each node's measured speed.
     void seed(window_job& job) {
         auto now = clock::now();
-        std::vector<double> weight(pool.nodes.size(), 0);
+        std::vector<double> weight(totals.members.size(), 0);
         double sum = 0;
-        for (std::size_t i = 0; i < pool.nodes.size(); ++i) {
-            auto& n = *pool.nodes[i];
-            if (!pool.eligible(n, params.model)) continue;
+        for (std::size_t i = 0; i < totals.members.size(); ++i) {
+            auto& n = at(i);
+            if (!usable(i)) continue;
             // What the node can do with full batches; else what it did lately.
             const auto& model = n.service(params.model);
             double speed = model.known() ? model.throughput(options.max_batch) : n.inputs_per_second(now);
             weight[i] = std::max(speed, 1.0);
             sum += weight[i];
         }
-        if (sum == 0) { // nobody eligible now: park everything on node 0
-            weight[0] = sum = 1;
+        if (sum == 0) { // nobody eligible now: park everything on one present node
+            std::size_t park = 0;
+            while (park + 1 < weight.size() && removed(park)) ++park;
+            weight[park] = sum = 1;
         }
-        std::size_t next = 0;
-        for (std::size_t i = 0; i < weight.size(); ++i) {
+        std::size_t next = 0, last = 0; // the last weighted member takes the rounding rest
+        for (std::size_t i = 0; i < weight.size(); ++i)
+            if (weight[i] > 0) last = i;
+        for (std::size_t i = 0; i <= last; ++i) {
             auto share = static_cast<std::size_t>(static_cast<double>(job.texts.size()) * weight[i] / sum + 0.5);
-            if (i + 1 == weight.size()) share = job.texts.size() - next;
+            if (i == last) share = job.texts.size() - next;
             for (std::size_t k = 0; k < share && next < job.texts.size(); ++k)
                 job.queue.push(i, static_cast<std::uint32_t>(next++));
         }
@@ -150,7 +173,7 @@ struct pool::impl::batch_run {
     // another: each ends one service time after it started or after the one
     // before it ended, whichever is later. Negative when overdue.
     double expected_end(window_job& job, std::size_t ni, const flight* upto = nullptr) {
-        const auto& model = pool.nodes[ni]->service(params.model);
+        const auto& model = at(ni).service(params.model);
         auto now = clock::now();
         double end = -1e300;
         for (auto& f : job.flights) {
@@ -165,35 +188,42 @@ struct pool::impl::batch_run {
     // would finish well before its own node does (as the LATE scheduler
     // decides, on service times learnt apart from queueing): a backup that
     // cannot win is not started, so a healthy cluster does little twice.
+    // A removed node's micro-batch is always a candidate: it is moved to
+    // a node that stays as soon as one is idle.
     flight* backup_candidate(window_job& job, std::size_t self) {
-        if (!pool.nodes[self]->service(params.model).known()) return nullptr;
+        for (auto& f : job.flights)
+            if (!f.backed_up && removed(f.node_index) &&
+                std::any_of(f.indices.begin(), f.indices.end(), [&](auto i) { return !job.done[i]; }))
+                return &f;
+        if (!at(self).service(params.model).known()) return nullptr;
         auto now = clock::now();
         for (auto& f : job.flights) {
             if (f.backed_up || f.node_index == self) continue;
             if (now - f.started < options.backup_after) break; // flights are in start order
             if (std::none_of(f.indices.begin(), f.indices.end(), [&](auto i) { return !job.done[i]; })) continue;
-            const auto& theirs = pool.nodes[f.node_index]->service(params.model);
+            const auto& theirs = at(f.node_index).service(params.model);
             // Overdue (or no estimate): a straggler, expected to need about
             // as long again as it has taken.
             double their_left = theirs.known() ? expected_end(job, f.node_index, &f) : -1;
             if (their_left <= 0) their_left = seconds(now - f.started);
-            double mine = std::max(expected_end(job, self), 0.0) +
-                          pool.nodes[self]->service(params.model).predict(f.indices.size());
+            double mine = std::max(expected_end(job, self), 0.0) + at(self).service(params.model).predict(f.indices.size());
             if (mine * backup_margin < their_left) return &f;
         }
         return nullptr;
     }
 
     // Puts undone indices back, on the eligible node with the least work
-    // other than `failed` (the node that just failed them).
+    // other than `failed` (the node that just failed them; a removed one
+    // passes them on to the nodes left).
     void give_back(window_job& job, const std::vector<std::uint32_t>& indices, std::size_t failed) {
         std::size_t target = failed;
-        for (std::size_t i = 0; i < pool.nodes.size(); ++i) {
-            if (i == failed || !pool.eligible(*pool.nodes[i], params.model)) continue;
+        for (std::size_t i = 0; i < totals.members.size(); ++i) {
+            if (i == failed || !usable(i)) continue;
             if (target == failed || job.queue.size(i) < job.queue.size(target)) target = i;
         }
         for (auto i : indices)
             if (!job.done[i]) job.queue.push(target, i);
+        if (removed(target)) rehome(job);
         ++totals.retries;
     }
 
@@ -217,18 +247,20 @@ struct pool::impl::batch_run {
         co_await t.async_wait(::asio::use_awaitable); // throws when cancelled
     }
 
+    // Leaves when the window finished or its node was removed (a removed
+    // node's permits come back as its requests end, so none waits forever).
     awaitable<void> worker(window_job& job, std::size_t ni) {
-        node& n = *pool.nodes[ni];
+        node& n = at(ni);
         lane& ln = totals.lanes[ni];
         try {
-            while (!job.finished) {
+            while (!job.finished && !removed(ni)) {
                 if (!pool.eligible(n, params.model)) {
                     if (n.health().ejected()) pool.ensure_probing();
                     co_await pause(pool.config.health.probe_interval);
                     continue;
                 }
                 auto permit = co_await n.limiter().acquire(options.priority);
-                if (job.finished) break;
+                if (job.finished || removed(ni)) break;
                 auto indices = take(job, ni, batch_size(job, ni, ln));
                 bool is_backup = false;
                 if (indices.empty()) {
@@ -254,7 +286,7 @@ struct pool::impl::batch_run {
 
     awaitable<void> send(window_job& job, std::size_t ni, std::vector<std::uint32_t> indices, bool is_backup,
                          semaphore::permit& permit) {
-        node& n = *pool.nodes[ni];
+        node& n = at(ni);
         auto it = job.flights.insert(job.flights.end(), flight{indices, ni, clock::now()});
         std::vector<std::string_view> batch;
         batch.reserve(indices.size());
@@ -299,15 +331,15 @@ struct pool::impl::batch_run {
     std::size_t batch_size(window_job& job, std::size_t ni, lane& ln) {
         const std::size_t lo = std::max<std::size_t>(options.min_batch, 1);
         const std::size_t hi = std::max(options.max_batch, lo);
-        const auto& model = pool.nodes[ni]->service(params.model);
+        const auto& model = at(ni).service(params.model);
         std::size_t first = std::clamp<std::size_t>(ln.sent == 0 ? 4 : 16, lo, hi);
         std::size_t k = model.batch_for(fixed_cost_share, options.target_request_time, lo, hi, first);
         if (++ln.sent % 8 == 0) k = std::max(k / 2, lo);
         if (model.known()) {
             double total = 0;
-            for (auto& n : pool.nodes) {
-                const auto& theirs = n->service(params.model);
-                if (pool.eligible(*n, params.model) && theirs.known()) total += theirs.throughput(k);
+            for (std::size_t i = 0; i < totals.members.size(); ++i) {
+                const auto& theirs = at(i).service(params.model);
+                if (usable(i) && theirs.known()) total += theirs.throughput(k);
             }
             double share = total > 0 ? model.throughput(k) / total : 1;
             auto guided = static_cast<std::size_t>(std::ceil(static_cast<double>(job.queue.size()) * share / 2));
@@ -353,17 +385,21 @@ struct pool::impl::batch_run {
         if (job.texts.empty()) co_return failure{};
         if (pool.nodes.empty()) co_return failure{errc::no_nodes, "the pool has no nodes"};
         seed(job);
-        for (std::size_t ni = 0; ni < pool.nodes.size(); ++ni) {
-            auto workers = static_cast<std::size_t>(std::clamp(pool.config.limiter.max_limit, 1.0, 32.0));
-            for (std::size_t w = 0; w < workers; ++w) job.group.spawn(worker(job, ni));
-        }
+        for (std::size_t ni = 0; ni < totals.members.size(); ++ni)
+            if (!removed(ni)) job.group.spawn(crew(job, ni));
         job.group.spawn(ticker(job));
+        // Told synchronously by add_node / remove_node while this window runs.
+        auto& watchers = pool.membership_watchers;
+        auto watch = watchers.insert(watchers.end(), [this, &job] { on_membership(job); });
+        failure out = job.fail;
         try {
             co_await job.group.join();
+            out = job.fail;
         } catch (const std::system_error& e) {
-            co_return failure{e.code(), "batch cancelled"};
+            out = failure{e.code(), "batch cancelled"};
         }
-        co_return job.fail;
+        watchers.erase(watch);
+        co_return out;
     }
 };
 
@@ -372,8 +408,6 @@ awaitable<batch_report> pool::impl::run_batch(batch_source* source, std::span<co
     embed_options as_embed{options.model, options.priority, options.dimensions, options.truncate, options.keep_alive};
     auto params = params_for(as_embed);
     batch_totals totals;
-    totals.per_node.assign(nodes.size(), 0);
-    totals.lanes.resize(nodes.size());
     batch_report report;
     std::vector<std::string> buffer;
     std::vector<std::string_view> views;
@@ -387,8 +421,9 @@ awaitable<batch_report> pool::impl::run_batch(batch_source* source, std::span<co
             window = views;
         }
         totals.total += window.size();
-        window_job job(ex, window, nodes.size(), totals);
         batch_run run{*this, params, options, totals, base};
+        run.sync_members();
+        window_job job(ex, window, totals.members.size(), totals);
         report.fail = co_await run.run(job);
         if (report.fail) break;
         if (sink) sink->write(base, job.out);
@@ -403,6 +438,7 @@ awaitable<batch_report> pool::impl::run_batch(batch_source* source, std::span<co
     report.backups = totals.backups;
     report.steals = totals.steals;
     report.per_node = totals.per_node;
+    for (auto& m : totals.members) report.node_urls.push_back(m.n->name());
     co_return report;
 }
 

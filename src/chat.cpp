@@ -27,6 +27,7 @@ struct completion_stream::state {
     std::deque<chat_part> ready;
     semaphore::permit permit;
     herd::node* source = nullptr; // qualified: completion_stream::node() hides the type
+    std::shared_ptr<herd::node> keep; // the source, removed from its pool meanwhile, lives on
     time_point started{};
     duration idle_timeout{};
     time_point call_deadline = time_point::max(); // pool_config::call_timeout, for whole answers
@@ -215,6 +216,7 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
         tried.push_back(n);
         auto s = std::make_unique<completion_stream::state>();
         s->source = n;
+        s->keep = n->shared_from_this();
         s->idle_timeout = config.stream_idle_timeout;
         s->call_deadline = call_deadline;
         auto [pec, permit] = co_await permit_by(n->chat_limiter(), priority, call_deadline);
@@ -290,7 +292,8 @@ awaitable<chat_response> pool::impl::whole(const completion_request& req) {
     co_return response;
 }
 
-awaitable<void> pool::impl::refresh_node(node& n) {
+awaitable<void> pool::impl::refresh_node(std::shared_ptr<node> held) {
+    node& n = *held;
     auto deadline = clock::now() + config.connect_timeout + std::chrono::seconds(2);
     auto tags_result = co_await n.http().control(n.http().format("GET", "/api/tags"), deadline);
     auto ps_result = co_await n.http().control(n.http().format("GET", "/api/ps"), deadline);
@@ -316,7 +319,7 @@ awaitable<void> pool::impl::refresh_node(node& n) {
 
 awaitable<void> pool::impl::refresh_all() {
     task_group g(ex);
-    for (auto& n : nodes) g.spawn(refresh_node(*n));
+    for (auto& n : nodes) g.spawn(refresh_node(n));
     co_await g.join();
 }
 
@@ -374,14 +377,15 @@ awaitable<std::vector<node_cause>> pool::prewarm(std::string_view model, std::sp
                                      : std::find(targets.begin(), targets.end(), n->name()) != targets.end() ||
                                            std::find(targets.begin(), targets.end(), n->url().authority()) != targets.end();
         if (!named) continue;
-        g.spawn([](impl& s, node& nd, const std::string& p, const std::string& m,
+        g.spawn([](impl& s, std::shared_ptr<node> held, const std::string& p, const std::string& m,
                    std::vector<node_cause>& out) -> awaitable<void> {
+            node& nd = *held;
             auto deadline = clock::now() + s.config.first_load_timeout;
             auto [ec, answer, reason] = co_await nd.http().control(nd.http().format("POST", "/api/generate", p), deadline);
             failure f = ec ? failure{ec, nd.describe_transport_failure(ec, reason)} : ollama::check_status(answer);
             if (f) out.push_back({nd.name(), f.code, f.describe()});
             else nd.saw_loaded(m);
-        }(*self, *n, payload, name, failed));
+        }(*self, n, payload, name, failed));
     }
     co_await g.join();
     if (targets.empty() && std::none_of(self->nodes.begin(), self->nodes.end(),

@@ -40,6 +40,7 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
                                      int priority, time_point deadline, semaphore::permit* held) {
     embed_outcome out;
     out.source = this;
+    out.source_ref = weak_from_this().lock(); // empty for a node not owned by a shared_ptr
     // Checked before each step: a cancellation that came between two
     // asynchronous steps is only recorded here (see race.hpp).
     auto state = co_await ::asio::this_coro::cancellation_state;

@@ -9,7 +9,7 @@ namespace herd {
 
 pool::impl::impl(executor e, pool_config c)
     : ex(std::move(e)), config(std::move(c)), budget(config.retry), probe_timer(ex), rng(std::random_device{}()) {
-    node_options options;
+    node_options& options = node_defaults;
     options.http.connections = config.connections_per_node;
     options.http.connection.pipeline_depth = config.pipeline_depth;
     options.http.connection.connect_timeout = config.connect_timeout;
@@ -17,21 +17,24 @@ pool::impl::impl(executor e, pool_config c)
     options.limiter = config.limiter;
     options.chat_limiter = config.chat_limiter;
     options.health = config.health;
-    // One TLS context (one read of the CA store) for every https:// node.
-    bool any_tls = false;
-    for (const auto& text : config.nodes)
-        if (auto u = http::url::parse(text); u && u->tls()) any_tls = true;
-    if (any_tls) options.http.connection.tls = http::make_tls_context(config.tls);
     for (const auto& text : config.nodes) {
         auto u = http::url::parse(text);
         // The text may hold credentials: name the node only by its parse.
         if (!u) throw error(errc::no_nodes, "not a node URL: '" + http::redact_credentials(text) + "'");
-        node_options own = options;
-        own.http.headers = config.headers;
-        if (auto it = config.node_headers.find(text); it != config.node_headers.end())
-            own.http.headers.insert(own.http.headers.end(), it->second.begin(), it->second.end());
-        nodes.push_back(std::make_unique<node>(ex, *u, std::move(own)));
+        nodes.push_back(std::make_shared<node>(ex, *u, options_for(*u, text, options)));
     }
+}
+
+node_options pool::impl::options_for(const http::url& u, std::string_view written, node_options base) {
+    base.http.headers.insert(base.http.headers.end(), config.headers.begin(), config.headers.end());
+    if (auto it = config.node_headers.find(std::string(written)); it != config.node_headers.end())
+        base.http.headers.insert(base.http.headers.end(), it->second.begin(), it->second.end());
+    if (u.tls() && !base.http.connection.tls) {
+        // One context (one read of the CA store) for every https:// node.
+        if (!tls) tls = http::make_tls_context(config.tls);
+        base.http.connection.tls = tls;
+    }
+    return base;
 }
 
 hedge_policy& pool::impl::hedge_for(const std::string& model, std::size_t inputs) {
@@ -204,7 +207,7 @@ awaitable<void> pool::impl::probe_loop(std::shared_ptr<impl> self) {
             any = true;
             if (n->health().probe_due(clock::now()) && !probes_running.count(n.get())) {
                 probes_running.insert(n.get());
-                ::asio::co_spawn(ex, probe(self, *n), ::asio::detached);
+                ::asio::co_spawn(ex, probe(self, n), ::asio::detached);
             }
         }
         if (!any) break;
@@ -214,11 +217,11 @@ awaitable<void> pool::impl::probe_loop(std::shared_ptr<impl> self) {
     probing = false;
 }
 
-awaitable<void> pool::impl::probe(std::shared_ptr<impl>, node& n) {
+awaitable<void> pool::impl::probe(std::shared_ptr<impl>, std::shared_ptr<node> n) {
     auto deadline = clock::now() + std::max(config.health.probe_interval * 4, config.connect_timeout);
-    auto probed = co_await n.http().control(n.http().format("GET", "/api/version"), deadline);
-    n.health().on_probe(!probed.ec && probed.response.status == 200, clock::now());
-    probes_running.erase(&n);
+    auto probed = co_await n->http().control(n->http().format("GET", "/api/version"), deadline);
+    n->health().on_probe(!probed.ec && probed.response.status == 200, clock::now());
+    probes_running.erase(n.get());
 }
 
 pool::pool(executor ex, pool_config config) : impl_(std::make_shared<impl>(std::move(ex), std::move(config))) {}

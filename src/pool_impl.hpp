@@ -6,6 +6,8 @@
 #include <herd/async/retry.hpp>
 #include <herd/pool.hpp>
 
+#include <functional>
+#include <list>
 #include <map>
 #include <random>
 #include <set>
@@ -41,7 +43,19 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
 
     executor ex;
     pool_config config;
-    std::vector<std::unique_ptr<node>> nodes;
+    // shared_ptr: a removed node lives on while a request, stream, probe or
+    // batch still uses it (each holds a reference; see membership.cpp).
+    std::vector<std::shared_ptr<node>> nodes;
+    node_options node_defaults;
+    std::shared_ptr<http::tls_context> tls; // made for the first https:// node
+    /// `base` plus pool_config's headers (all nodes, and this URL's as
+    /// written) and the TLS context for an https:// node.
+    node_options options_for(const http::url& u, std::string_view written, node_options base);
+    /// Running batch windows, told at once when nodes come or go.
+    std::list<std::function<void()>> membership_watchers;
+    void membership_changed() {
+        for (auto& w : membership_watchers) w();
+    }
     retry_budget budget;
     std::map<std::string, std::vector<hedge_policy>, std::less<>> hedges; // by model, then size class
     ::asio::steady_timer probe_timer;
@@ -94,7 +108,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     /// call_timeout also bounds the parts after the first (whole answers).
     awaitable<completion_stream> open_stream(const completion_request& req, bool bound_whole_call);
     awaitable<chat_response> whole(const completion_request& req);
-    awaitable<void> refresh_node(node& n);
+    awaitable<void> refresh_node(std::shared_ptr<node> n);
     awaitable<void> refresh_all();
     void ensure_refreshing();
     awaitable<void> refresh_loop(std::shared_ptr<impl> self);
@@ -103,7 +117,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
 
     void ensure_probing();
     awaitable<void> probe_loop(std::shared_ptr<impl> self);
-    awaitable<void> probe(std::shared_ptr<impl> self, node& n);
+    awaitable<void> probe(std::shared_ptr<impl> self, std::shared_ptr<node> n);
 };
 
 } // namespace herd

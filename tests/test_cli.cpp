@@ -127,6 +127,29 @@ TEST_CASE("herd embed exits non-zero with a clear message when every node is dow
     CHECK_THAT(err, Catch::Contains("run the same command again to resume"));
 }
 
+TEST_CASE("herd embed --discover file: finds the nodes, one per server, and says so") {
+    sim::cluster cluster(test::profiles({"zero", "zero"}));
+    cluster.start();
+    scratch tmp;
+    write_corpus(tmp / "in.jsonl", 50);
+    std::ofstream(tmp / "nodes") << "# two nodes, the first spelt twice\n" << cluster.url(0) << "\nlocalhost:"
+                                 << cluster.port(0) << "\n" << cluster.url(1) << "\n";
+    auto code = start({"embed", "--discover", "file:" + (tmp / "nodes"), "--model", "all-minilm", "--output",
+                       tmp / "out.jsonl", tmp / "in.jsonl"},
+                      tmp / "err")
+                    .wait();
+    CHECK(code == 0);
+    CHECK(lines_in(tmp / "out.jsonl") == 50);
+    auto err = slurp(tmp / "err");
+    CHECK_THAT(err, Catch::Contains("herd: discovery: added " + cluster.url(0) + "\n"));
+    CHECK_THAT(err, Catch::Contains("herd: discovery: added " + cluster.url(1) + "\n"));
+    CHECK_THAT(err, !Catch::Contains("localhost"));
+    CHECK(cluster.counters(0).inputs + cluster.counters(1).inputs >= 50);
+
+    CHECK(start({"embed", "--discover", "ldap:x", tmp / "in.jsonl"}, tmp / "e2").wait() == 2);
+    CHECK_THAT(slurp(tmp / "e2"), Catch::Contains("expected file:PATH, dns:NAME[:PORT], srv:NAME or scan:CIDR"));
+}
+
 TEST_CASE("herd rejects bad usage with exit code 2") {
     scratch tmp;
     CHECK(start({"embed"}, tmp / "e1").wait() == 2);

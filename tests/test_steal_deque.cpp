@@ -114,3 +114,15 @@ TEST_CASE("steal_deque: a waiter whose frame is destroyed without resuming is fo
     CHECK(q.size() == 1);
     CHECK(*q.try_pop_own(0) == 1);
 }
+
+TEST_CASE("steal_deque: a deque added later steals from the others at once") {
+    asio::io_context io;
+    steal_deque<int> q(io.get_executor(), 1);
+    for (int i = 0; i < 4; ++i) q.push(0, i);
+    CHECK(q.add_queue() == 1);
+    CHECK(q.queues() == 2);
+    CHECK(q.size(1) == 0);
+    CHECK(q.steal(1) == 2);
+    CHECK(*q.try_pop_own(1) == 2);
+    CHECK(q.size() == 3);
+}

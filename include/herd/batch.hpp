@@ -23,6 +23,10 @@
 // embed_stream returns the failure in its report.
 // Cancellation: honours Asio cancellation; every worker has stopped when
 // the call returns (operation_aborted).
+// Membership: a node added to the pool while a batch runs gets a deque and
+// workers at once and steals work; a removed node's queued inputs move to
+// the other nodes at once, its in-flight micro-batches finish there or are
+// re-sent by an idle node (the first answer is written). See pool.hpp.
 
 #include <herd/async/stats.hpp>
 #include <herd/error.hpp>
@@ -44,7 +48,11 @@ struct progress {
     double rate = 0;             ///< inputs per second so far
     std::size_t retries = 0;     ///< micro-batches given back after a failure
     std::size_t backups = 0;     ///< backup micro-batches started
-    std::vector<std::size_t> per_node; ///< inputs each node embedded (pool order)
+    /// Inputs each node embedded: the pool's nodes when the batch started,
+    /// in pool order, then nodes added while it ran, in the order they
+    /// joined (a removed node keeps its entry).
+    std::vector<std::size_t> per_node;
+    std::vector<std::string> node_urls; ///< the node of each per_node entry
 };
 
 /// A callback that does not own what it calls, so that batch_options stays
@@ -126,7 +134,8 @@ struct batch_report {
     std::size_t retries = 0;
     std::size_t backups = 0;
     std::size_t steals = 0;
-    std::vector<std::size_t> per_node;
+    std::vector<std::size_t> per_node;  ///< as progress::per_node
+    std::vector<std::string> node_urls; ///< as progress::node_urls
 };
 
 } // namespace herd

@@ -23,6 +23,7 @@
 #include <herd/ollama/codec.hpp>
 
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -44,6 +45,9 @@ struct embed_outcome {
     failure fail;
     ollama::embed_reply reply;
     node* source = nullptr; ///< the node that answered or failed
+    /// Keeps `source` alive while the outcome lives, when the node is
+    /// shared (a pool's nodes are): it may leave its pool meanwhile.
+    std::shared_ptr<node> source_ref;
     duration latency{};     ///< of the successful request
     bool ok() const noexcept { return !fail; }
 };
@@ -57,7 +61,10 @@ struct node_counters {
     std::string last_error;
 };
 
-class node {
+/// A pool holds its nodes in shared_ptrs; every coroutine that uses a node
+/// across a suspension holds one too, so a removed node lives until its
+/// last request ended.
+class node : public std::enable_shared_from_this<node> {
 public:
     node(executor ex, http::url url, node_options options = {});
 

@@ -253,6 +253,35 @@ public:
     /// A snapshot of every node's and the pool's statistics.
     pool_stats stats();
 
+    // Live membership (src/membership.cpp). Like every pool operation, call
+    // these on the pool's executor; they complete at once (no I/O).
+
+    /// Adds a node at `url` ("http://host:port", "host:port" or "host")
+    /// with node_defaults(), or with `options`. Returns false, changing
+    /// nothing, when a node with the same URL is in the pool already.
+    /// Routing sees it at once: single embeds and completions may pick it on
+    /// their next attempt, running embed_batch / embed_stream calls start
+    /// workers for it in this turn (it steals from the other nodes' queues).
+    /// Throws herd::error (errc::no_nodes) for a URL that does not parse.
+    bool add_node(std::string_view url);
+    bool add_node(std::string_view url, const node_options& options);
+    /// Removes the node whose URL is `url` (as add_node spells it). Returns
+    /// false when there is none. The node gets no new work from this call
+    /// on; requests already sent to it finish there, and a failure moves
+    /// them to other nodes as usual. A running batch hands the node's queued
+    /// texts to the other nodes at once, and an idle node may re-send the
+    /// removed node's in-flight micro-batches (the first answer is kept, so
+    /// nothing is lost or written twice). The node object lives until the
+    /// last request, stream or batch using it has ended. A pool left without
+    /// nodes fails new calls with errc::no_nodes; a running batch waits
+    /// batch_options::give_up_after for a node to be added. Never throws.
+    bool remove_node(std::string_view url);
+    /// The options add_node(url) gives a node (from pool_config).
+    node_options node_defaults() const;
+    /// The current nodes' URLs, in pool order.
+    std::vector<std::string> node_urls() const;
+
+    /// Current nodes; indices change when nodes are added or removed.
     std::size_t size() const noexcept;
     node& at(std::size_t i);
     const pool_config& config() const noexcept;

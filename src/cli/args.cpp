@@ -15,11 +15,13 @@ args::args(int argc, char** argv, int first, std::vector<std::string> flags) {
         std::string name = a.substr(2);
         if (auto eq = name.find('='); eq != std::string::npos) {
             values_[name.substr(0, eq)] = name.substr(eq + 1);
+            all_[name.substr(0, eq)].push_back(name.substr(eq + 1));
         } else if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
             values_[name] = "1";
         } else {
             if (i + 1 >= argc) throw std::invalid_argument("--" + name + " needs a value");
             values_[name] = argv[++i];
+            all_[name].push_back(values_[name]);
         }
     }
 }
@@ -28,6 +30,11 @@ std::optional<std::string> args::get(const std::string& name) const {
     auto it = values_.find(name);
     if (it == values_.end()) return std::nullopt;
     return it->second;
+}
+
+std::vector<std::string> args::all(const std::string& name) const {
+    auto it = all_.find(name);
+    return it == all_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string args::get_or(const std::string& name, std::string fallback) const {

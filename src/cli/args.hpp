@@ -19,6 +19,8 @@ public:
 
     std::optional<std::string> get(const std::string& name) const;
     std::string get_or(const std::string& name, std::string fallback) const;
+    /// Every value of an option given more than once, in order (get(): the last).
+    std::vector<std::string> all(const std::string& name) const;
     /// A non-negative number; throws std::invalid_argument naming the option.
     std::size_t number_or(const std::string& name, std::size_t fallback) const;
     double real_or(const std::string& name, double fallback) const;
@@ -29,6 +31,7 @@ public:
 
 private:
     std::map<std::string, std::string> values_;
+    std::map<std::string, std::vector<std::string>> all_;
     std::vector<std::string> positional_;
 };
 

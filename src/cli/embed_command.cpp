@@ -1,6 +1,7 @@
 // herd embed: a corpus file through every node, resumable.
 #include "cli/commands.hpp"
 #include "cli/corpus_io.hpp"
+#include "cli/discover_option.hpp"
 #include "cli/node_args.hpp"
 #include "cli/progress_view.hpp"
 
@@ -57,10 +58,12 @@ int embed_command(const args& a) {
     auto known = node_option_names();
     known.insert(known.end(), {"output", "dimensions", "format", "input-format", "id-field", "text-field", "batch",
                                "window", "quiet", "priority", "give-up", "shard"});
+    for (auto& name : discover_option_names()) known.push_back(name);
     a.allow_only(known);
     if (a.positional().size() != 1) throw std::invalid_argument("herd embed takes one INPUT file (or - for stdin)");
     const std::string input = a.positional()[0];
     auto config = pool_config_from_args(a);
+    if (wants_discovery(a) && !a.get("nodes")) config.nodes.clear(); // discovered, plus --nodes
     auto out_format = parse_output_format(a.get_or("format", "jsonl"));
     auto output = a.get_or("output", "");
     if (output.empty() && out_format == output_format::f32) throw std::invalid_argument("--format f32 needs --output");
@@ -92,6 +95,7 @@ int embed_command(const args& a) {
 
     asio::io_context io;
     pool p(io.get_executor(), config);
+    auto discovered = start_discovery(io, p, a, a.flag("quiet"));
     std::vector<std::string> names;
     for (std::size_t i = 0; i < p.size(); ++i) names.push_back(p.at(i).url().authority());
     progress_view view(stderr, total > done.size() ? total - done.size() : 0, names);

@@ -18,8 +18,12 @@ commands:
       stdin) over all nodes. Resumes an interrupted run: ids already in
       FILE are skipped; FILE.herd.json (f32: FILE.json) records the model
       and dimensions, and resuming with others is refused (exit 2).
-      Nodes from --nodes, HERD_NODES or OLLAMA_HOST. --shard i/n embeds
-      only the i-th (from 0) of n contiguous, equal slices of INPUT's lines.
+      Nodes from --nodes, HERD_NODES or OLLAMA_HOST, or found and
+      followed while running with --discover (repeatable):
+        file:PATH  dns:NAME[:PORT]  srv:NAME  scan:CIDR (opt-in scan)
+      [--dns-server ADDR[:PORT]] [--scan-concurrency N] [--scan-rate N/s]
+      [--scan-timeout SECONDS]. --shard i/n embeds only the i-th (from 0)
+      of n contiguous, equal slices of INPUT's lines.
   merge --output FILE [--format jsonl|f32] SHARD...
       Joins the outputs of `herd embed --shard 0/n` ... `--shard n-1/n`,
       given in shard order, into FILE: the same bytes one run would write.

@@ -2,6 +2,7 @@
 // SIGTERM. See README.md ("herd-sim") for the config format.
 
 #include "sim/cluster.hpp"
+#include "sim/session.hpp"
 
 #include <asio.hpp>
 #include <nlohmann/json.hpp>
@@ -21,7 +22,7 @@ namespace {
 constexpr const char* usage =
     "usage: herd-sim (--config FILE | --node PROFILE [--node PROFILE ...])\n"
     "                [--port-base N] [--ports-file FILE] [--control-port N]\n"
-    "                [--time-scale X] [--seed S]\n"
+    "                [--time-scale X] [--seed S] [--listen ADDRESS]\n"
     "Ports default to free ones; --port-base N gives node i port N+i.\n";
 
 void print_usage(std::FILE* to) {
@@ -65,6 +66,7 @@ args parse_args(int argc, char** argv) {
         else if (flag == "--control-port") a.control_port = number<std::uint16_t>(flag, value);
         else if (flag == "--time-scale") a.time_scale = number<double>(flag, value);
         else if (flag == "--seed") a.seed = number<std::uint64_t>(flag, value);
+        else if (flag == "--listen") herd::sim::set_listen_address(std::string(value)); // default 127.0.0.1
         else throw std::invalid_argument("unknown option " + std::string(flag));
     }
     if (a.config.has_value() == !a.profiles.empty())

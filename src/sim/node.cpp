@@ -1,6 +1,7 @@
 #include "sim/node.hpp"
 
 #include "sim/control.hpp"
+#include "sim/session.hpp"
 #include "sim/wire.hpp"
 
 #include <herd/sim/embedding_rule.hpp>
@@ -29,7 +30,7 @@ node::node(asio::io_context& io, std::size_t index, node_profile profile, double
       port_(profile_.port),
       comeback_(io) {}
 
-std::string node::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string node::url() const { return "http://" + listen_address() + ":" + std::to_string(port_); }
 
 void node::start() {
     listen();

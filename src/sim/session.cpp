@@ -125,8 +125,18 @@ void session_set::close_all() {
     for (auto* s : all) s->close();
 }
 
+namespace {
+std::string& listen_on() {
+    static std::string address = "127.0.0.1";
+    return address;
+}
+} // namespace
+
+void set_listen_address(const std::string& address) { listen_on() = address; }
+const std::string& listen_address() { return listen_on(); }
+
 void open_loopback(tcp::acceptor& a, std::uint16_t port) {
-    tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), port);
+    tcp::endpoint ep(asio::ip::make_address(listen_on()), port);
     a.open(ep.protocol());
     a.set_option(asio::socket_base::reuse_address(true));
     a.bind(ep);

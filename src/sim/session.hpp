@@ -83,7 +83,13 @@ private:
 
 /// Opens `a` on 127.0.0.1:`port` (0 = a free port) with SO_REUSEADDR, so a
 /// node that comes back can bind its old port again. Throws system_error.
+/// (herd-sim --listen binds another address, see set_listen_address.)
 void open_loopback(tcp::acceptor& a, std::uint16_t port);
+
+/// The address open_loopback binds from now on, process-wide (herd-sim
+/// --listen, for hosts inside a test's network namespace); "127.0.0.1".
+void set_listen_address(const std::string& address);
+const std::string& listen_address();
 
 /// Accepts on `a` until it is closed or `current()` turns false, handing
 /// each socket (TCP_NODELAY set) to `on_accept`.

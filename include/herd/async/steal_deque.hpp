@@ -38,6 +38,12 @@ public:
     steal_deque& operator=(const steal_deque&) = delete;
     ~steal_deque() { wake_all(); }
 
+    /// Adds an empty deque (a new worker group); returns its index.
+    std::size_t add_queue() {
+        queues_.emplace_back();
+        return queues_.size() - 1;
+    }
+
     /// Adds `item` at the back of deque `q` and wakes one waiter.
     void push(std::size_t q, T item) {
         queues_.at(q).push_back(std::move(item));
