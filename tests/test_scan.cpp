@@ -97,7 +97,7 @@ TEST_CASE("scan: CIDR ranges") {
     for (auto bad : {"10.0.0.0/33", "x/8", "10.0.0.0/", "10.0.0.0/8x", "fd00::/129"}) CHECK_FALSE(cidr_range::parse(bad));
 }
 
-TEST_CASE("scan: only hosts answering /api/version and /api/tags count; a hung host costs its timeout") {
+TEST_CASE("scan: only hosts answering /api/version and /api/tags count, a hung host costs only its timeout") {
     asio::io_context io;
     int open = 0, max_open = 0;
     std::vector<time_point> firsts;
