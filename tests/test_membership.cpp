@@ -216,3 +216,62 @@ TEST_CASE("membership: a node added while the others fail takes over the batch")
     CHECK(per_node[2] == texts.size());
     CHECK(b.counters(0).inputs >= texts.size());
 }
+
+namespace {
+
+struct texts_source : batch_source {
+    const std::vector<std::string>& texts;
+    std::size_t next = 0;
+    explicit texts_source(const std::vector<std::string>& t) : texts(t) {}
+    std::size_t read(std::vector<std::string>& out, std::size_t max) override {
+        std::size_t n = 0;
+        for (; n < max && next < texts.size(); ++n) out.push_back(texts[next++]);
+        return n;
+    }
+};
+
+struct checking_sink : batch_sink {
+    const std::vector<std::string>& texts;
+    std::size_t rows = 0, wrong = 0, out_of_order = 0;
+    explicit checking_sink(const std::vector<std::string>& t) : texts(t) {}
+    void write(std::size_t first, const matrix& m) override {
+        if (first != rows) ++out_of_order;
+        for (std::size_t r = 0; r < m.rows(); ++r)
+            if (!test::is_rule_vector("all-minilm", texts[first + r], m[r], 384)) ++wrong;
+        rows += m.rows();
+    }
+};
+
+} // namespace
+
+TEST_CASE("membership: embed_stream picks up added nodes and drops removed ones across windows") {
+    sim::cluster a(test::profiles({"gpu", "gpu"}), {.time_scale = 0.5});
+    sim::cluster b(test::profiles({"gpu"}), {.time_scale = 0.5});
+    a.start();
+    b.start();
+    asio::io_context io;
+    pool p(io.get_executor(), config_for(a));
+    auto texts = corpus(6000);
+    texts_source source(texts);
+    checking_sink sink(texts);
+    int step = 0;
+    auto change = [&](const progress& pr) {
+        if (step == 0 && pr.done >= 1500) { // inside the second window
+            REQUIRE(p.add_node(b.url(0)));
+            ++step;
+        } else if (step == 1 && pr.done >= 3500) {
+            REQUIRE(p.remove_node(a.url(0)));
+            ++step;
+        }
+    };
+    auto report = test::run(io, p.embed_stream(source, sink, {.window = 1000, .on_progress = change,
+                                                              .progress_interval = std::chrono::milliseconds(2)}));
+    CHECK(step == 2);
+    CHECK(!report.fail);
+    CHECK(sink.rows == texts.size());
+    CHECK(sink.wrong == 0);
+    CHECK(sink.out_of_order == 0);
+    CHECK(sum(report.per_node) == texts.size());
+    CHECK(report.node_urls == std::vector<std::string>{a.url(0), a.url(1), b.url(0)});
+    CHECK(report.per_node[2] > 0);
+}
