@@ -24,6 +24,7 @@ constexpr field fields[] = {
     {"connections", &node_counters::connections, &live_counters::connections, true},
     {"cancelled", &node_counters::cancelled, &live_counters::cancelled, true},
     {"faults", &node_counters::faults, &live_counters::faults, true},
+    {"busy", &node_counters::busy, &live_counters::busy, true},
     {"queue", &node_counters::queue, &live_counters::queue, false},
     {"active", &node_counters::active, &live_counters::active, false},
     {"chat_requests", &node_counters::chat_requests, &live_counters::chat_requests, true},

@@ -17,6 +17,7 @@ struct node_counters {
     std::uint64_t connections = 0;    ///< accepted
     std::uint64_t cancelled = 0;      ///< streams whose client closed the connection before done
     std::uint64_t faults = 0;         ///< requests that got an injected fault
+    std::uint64_t busy = 0;           ///< 503 answers: the model's queue was full (or a busy fault)
     std::uint64_t queue = 0;          ///< now waiting for a slot
     std::uint64_t active = 0;         ///< now being computed
     std::uint64_t chat_requests = 0, generate_requests = 0;
@@ -30,7 +31,7 @@ class live_counters {
 public:
     using counter = std::atomic<std::uint64_t>;
     counter requests{0}, embed_requests{0}, inputs{0}, bytes_in{0}, bytes_out{0}, connections{0}, cancelled{0},
-        faults{0}, queue{0}, active{0}, chat_requests{0}, generate_requests{0};
+        faults{0}, queue{0}, active{0}, chat_requests{0}, generate_requests{0}, busy{0};
 
     static void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
     static void sub(counter& c, std::uint64_t n = 1) noexcept { c.fetch_sub(n, std::memory_order_relaxed); }

@@ -21,6 +21,7 @@ awaitable<bool> node::reply(exchange& x, int status, std::string_view content_ty
 }
 
 awaitable<bool> node::reply_busy(exchange& x) {
+    live_counters::add(counters_.busy);
     x.s.body = wire::error_json(wire::busy_text);
     co_return co_await reply(x, 503, wire::json_type, x.s.body);
 }
