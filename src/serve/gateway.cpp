@@ -57,7 +57,7 @@ awaitable<embed_answer> gateway::embed(const embed_call& call, std::uint64_t con
         }
         // The code alone lacks the node's text: ask once more, alone.
     }
-    if (n <= options_.small_list) {
+    if (n <= std::max<std::size_t>(options_.one_request, 1)) {
         auto outcome = co_await pool_.embed_request(views, opts);
         out.fail = std::move(outcome.fail);
         out.vectors = std::move(outcome.reply.embeddings);

@@ -7,8 +7,10 @@
 // Spreading an embedding call of n texts:
 // - n = 1: pool.embed(text), so concurrent single texts from every client
 //   are coalesced into shared node requests;
-// - 1 < n <= small_list: one resilient request (pool.embed_request);
-// - n > small_list: the batch engine over every node (pool.embed_batch).
+// - 1 < n <= one_request: one resilient request (pool.embed_request);
+// - more: the batch engine over every node (pool.embed_batch), which
+//   sizes each node's share by its speed (one request of 64 texts on a
+//   slow node would make the whole list wait for it).
 // Rows come back in input order in every case.
 //
 // Fairness: each connection's texts in progress are counted; a call's
@@ -44,6 +46,9 @@ struct gateway_options {
     std::size_t max_queue = 512;
     /// Lists up to this many texts go as one request; longer ones to the
     /// batch engine.
+    std::size_t one_request = 8;
+    /// Texts in progress on a connection up to which its calls run at high
+    /// priority (see fairness above).
     std::size_t small_list = 64;
 };
 

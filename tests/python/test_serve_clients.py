@@ -15,10 +15,10 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import herd_rule  # noqa: E402
+from herd_procs import wait_for_file  # noqa: E402
 
 import ollama  # noqa: E402
 import openai  # noqa: E402
@@ -26,18 +26,6 @@ import openai  # noqa: E402
 TOKEN = "s3cret"
 MODEL = "all-minilm"
 CHAT = "llama3.2"
-
-
-def wait_for_file(path, proc, seconds=20):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if os.path.exists(path) and os.path.getsize(path) > 0:
-            with open(path) as f:
-                return f.read().split()
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
-        time.sleep(0.05)
-    raise RuntimeError(f"{path} never appeared")
 
 
 def check(cond, what):
