@@ -158,7 +158,7 @@ TEST_CASE("http_server: a fallback takes every path without routes") {
     CHECK(a.msg.body == "fallback");
 }
 
-TEST_CASE("http_server: pipelined requests are answered in order; Connection: close drops the rest") {
+TEST_CASE("http_server: pipelined requests are answered in order, and Connection: close drops the rest") {
     router r;
     gate g;
     r.add("GET", "/slow", g.park());
@@ -229,7 +229,7 @@ TEST_CASE("http_server: default reject bodies are Go's plain text") {
     CHECK(ra.msg.header("content-type") == "text/plain; charset=utf-8");
 }
 
-TEST_CASE("http_server: a streamed response is chunked as written; HTTP/1.0 gets a close-delimited body") {
+TEST_CASE("http_server: a streamed response is chunked as written, and HTTP/1.0 gets a close-delimited body") {
     router r;
     r.add("GET", "/stream", [](serve_request&, response& res) -> awaitable<void> {
         co_await res.begin_stream(200, "application/x-ndjson");
@@ -268,7 +268,7 @@ TEST_CASE("http_server: a streamed response is chunked as written; HTTP/1.0 gets
     CHECK(b.msg.body == "{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n");
 }
 
-TEST_CASE("http_server: a handler that throws or answers nothing gets 500; the connection survives the latter") {
+TEST_CASE("http_server: a handler that throws or answers nothing gets 500, and the connection survives the latter") {
     router r;
     r.add("GET", "/throw", [](serve_request&, response&) -> awaitable<void> {
         throw std::runtime_error("boom");
