@@ -9,6 +9,7 @@ namespace herd::cli {
 int embed_command(const args& a);
 int demo_command(const args& a);
 int merge_command(const args& a);
+int serve_command(const args& a);
 
 /// Prints a herd::error or other exception as the tool's error message.
 void print_error(const std::exception& e);
