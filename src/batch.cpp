@@ -93,6 +93,7 @@ struct pool::impl::batch_run {
     const batch_options& options;
     batch_totals& totals;
     std::size_t base; // index of the window's first input in the whole batch
+    std::uint64_t id; // the call's request id (events.hpp)
 
     void fail(window_job& job, failure f) {
         if (job.finished) return;
@@ -185,8 +186,9 @@ struct pool::impl::batch_run {
     }
 
     // Puts undone indices back, on the eligible node with the least work
-    // other than `failed` (the node that just failed them).
-    void give_back(window_job& job, const std::vector<std::uint32_t>& indices, std::size_t failed) {
+    // other than `failed` (the node that just failed them, for `why`).
+    void give_back(window_job& job, const std::vector<std::uint32_t>& indices, std::size_t failed,
+                   const failure& why) {
         std::size_t target = failed;
         for (std::size_t i = 0; i < pool.nodes.size(); ++i) {
             if (i == failed || !pool.eligible(*pool.nodes[i], params.model)) continue;
@@ -195,6 +197,9 @@ struct pool::impl::batch_run {
         for (auto i : indices)
             if (!job.done[i]) job.queue.push(target, i);
         ++totals.retries;
+        ++pool.batches_given_back;
+        pool.emit(event_kind::batch_given_back, id, pool.nodes[failed].get(), why.describe(),
+                  static_cast<double>(indices.size()));
     }
 
     bool store(window_job& job, const std::vector<std::uint32_t>& indices, const matrix& rows, std::size_t ni) {
@@ -243,6 +248,7 @@ struct pool::impl::batch_run {
                         if (!job.done[i]) indices.push_back(i);
                     is_backup = true;
                     ++totals.backups;
+                    ++pool.backup_tasks;
                 }
                 co_await send(job, ni, std::move(indices), is_backup, permit);
                 job.queue.notify_all(); // idle workers may now back up or finish
@@ -260,7 +266,7 @@ struct pool::impl::batch_run {
         batch.reserve(indices.size());
         for (auto i : indices) batch.push_back(job.texts[i]);
         auto deadline = pool.attempt_deadline(n, params.model, time_point::max());
-        auto outcome = co_await n.embed(params, batch, options.priority, deadline, &permit);
+        auto outcome = co_await n.embed(params, batch, options.priority, deadline, &permit, id);
         permit.release();
         job.flights.erase(it);
         if (outcome.ok() && store(job, indices, outcome.reply.embeddings, ni)) {
@@ -273,7 +279,7 @@ struct pool::impl::batch_run {
         if (outcome.ok()) outcome.fail = failure{errc::protocol_error, n.name() + " returned vectors of another dimension"};
         if (outcome.fail.code == ::asio::error::operation_aborted) co_return;
         if (outcome.fail.code == errc::pipeline_aborted) { // another request's timeout: not this node's fault
-            if (!is_backup) give_back(job, indices, ni);
+            if (!is_backup) give_back(job, indices, ni, outcome.fail);
             co_return;
         }
         ++job.failures_since_success;
@@ -285,7 +291,7 @@ struct pool::impl::batch_run {
             fail(job, outcome.fail); // 400: the input itself is refused; 404 from every node
             co_return;
         }
-        if (!is_backup) give_back(job, indices, ni);
+        if (!is_backup) give_back(job, indices, ni, outcome.fail);
     }
 
     // Texts for node `ni`'s next request: enough that its fixed cost is at
@@ -372,6 +378,7 @@ awaitable<batch_report> pool::impl::run_batch(batch_source* source, std::span<co
     embed_options as_embed{options.model, options.priority, options.dimensions, options.truncate, options.keep_alive};
     auto params = params_for(as_embed);
     batch_totals totals;
+    const auto id = new_request_id();
     totals.per_node.assign(nodes.size(), 0);
     totals.lanes.resize(nodes.size());
     batch_report report;
@@ -388,7 +395,7 @@ awaitable<batch_report> pool::impl::run_batch(batch_source* source, std::span<co
         }
         totals.total += window.size();
         window_job job(ex, window, nodes.size(), totals);
-        batch_run run{*this, params, options, totals, base};
+        batch_run run{*this, params, options, totals, base, id};
         report.fail = co_await run.run(job);
         if (report.fail) break;
         if (sink) sink->write(base, job.out);
