@@ -260,6 +260,10 @@ pool_stats pool::stats() {
         for (const auto& [name, state] : n->models())
             if (state >= model_state::installed)
                 ns.models.push_back({name, state >= model_state::loaded, state == model_state::loaded_gpu});
+        // Without /api/ps (a pool that only embeds), an answer shows the
+        // model loaded.
+        for (const auto& [name, yes] : n->served())
+            if (n->model(name) < model_state::installed) ns.models.push_back({name, true, false});
         ns.ejected = n->health().ejected();
         ns.ejections = n->health().ejections();
         ns.embeddings_per_second = n->inputs_per_second(now);

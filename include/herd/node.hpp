@@ -148,6 +148,8 @@ public:
     void saw_loaded(const std::string& name);
     /// A success proves the model is on the node (at least loaded now).
     bool has_served(const std::string& model) const { return served_.count(model) != 0; }
+    /// The models the node has answered for, by name as asked.
+    const std::map<std::string, bool, std::less<>>& served() const noexcept { return served_; }
 
 private:
     void emit(event_kind kind, std::uint64_t request_id, std::string detail, double value = 0, std::string model = {});

@@ -1,13 +1,16 @@
 // herd embed: a corpus file through every node, resumable.
 #include "cli/commands.hpp"
 #include "cli/corpus_io.hpp"
+#include "cli/event_log.hpp"
 #include "cli/progress_view.hpp"
+#include "observe/observe_server.hpp"
 
 #include <herd/herd.hpp>
 
 #include <fmt/format.h>
 
 #include <iostream>
+#include <optional>
 
 namespace herd::cli {
 
@@ -39,7 +42,7 @@ void report_input_errors(const corpus_reader& reader) {
 
 int embed_command(const args& a) {
     a.allow_only({"nodes", "model", "output", "dimensions", "format", "input-format", "id-field", "text-field",
-                  "batch", "window", "quiet", "priority", "give-up"});
+                  "batch", "window", "quiet", "priority", "give-up", "metrics-listen", event_log::options[0], event_log::options[1]});
     if (a.positional().size() != 1) throw std::invalid_argument("herd embed takes one INPUT file (or - for stdin)");
     const std::string input = a.positional()[0];
     auto config = pool_config::from_env();
@@ -67,8 +70,18 @@ int embed_command(const args& a) {
                          a.get_or("text-field", "text"), done);
     embedding_writer writer(output.empty() ? "/dev/stdout" : output, meta, reader, !output.empty());
 
+    event_log log(a);
+    config.on_event = log.callback();
     asio::io_context io;
     pool p(io.get_executor(), config);
+    std::optional<observe::observe_server> metrics; // stopped with the io_context
+    if (auto where = a.get("metrics-listen")) {
+        metrics.emplace(p, *where);
+        auto ep = metrics->endpoint();
+        auto host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+        fmt::print(stderr, "herd: metrics at http://{0}:{1}/metrics, dashboard at http://{0}:{1}/dashboard\n", host,
+                   ep.port());
+    }
     std::vector<std::string> names;
     for (std::size_t i = 0; i < p.size(); ++i) names.push_back(p.at(i).url().authority());
     std::size_t total = count_lines(input);

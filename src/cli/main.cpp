@@ -13,12 +13,21 @@ commands:
   embed [--nodes URLS] [--model M] [--output FILE] [--dimensions K]
         [--format jsonl|f32] [--input-format auto|jsonl|lines]
         [--id-field id] [--text-field text] [--batch N] [--window N]
-        [--give-up SECONDS] [--priority 1-10] [--quiet] INPUT
+        [--give-up SECONDS] [--priority 1-10] [--quiet]
+        [--log-format json|text] [--log-file FILE] [--metrics-listen ADDR] INPUT
       Embeds every text of INPUT (JSONL {"id","text"} or plain lines; - for
       stdin) over all nodes. Resumes an interrupted run: ids already in
       FILE are skipped; FILE.herd.json (f32: FILE.json) records the model
       and dimensions, and resuming with others is refused (exit 2).
-      Nodes from --nodes, HERD_NODES or OLLAMA_HOST.
+      Nodes from --nodes, HERD_NODES or OLLAMA_HOST. --log-format prints
+      the pool's events (node ejected/re-admitted, limit cut, model loaded,
+      retries, hedges won, batches given back) on stderr or --log-file.
+      --metrics-listen 127.0.0.1:9464 serves GET /metrics (Prometheus),
+      /dashboard and /api/herd/stats while the corpus runs.
+  status [--nodes URLS] [--timeout SECONDS]
+      One line per node: reachable, Ollama version, probe latency, models
+      installed and loaded (with their share in VRAM). Exit 1 when no node
+      is usable.
   demo [--texts N] [--corpus FILE] [--time-scale X]
       Starts a simulated mixed cluster on loopback, embeds the sample
       corpus and prints the report.
@@ -36,6 +45,7 @@ int main(int argc, char** argv) {
         herd::cli::args a(argc, argv, 2, {"quiet"});
         if (command == "embed") return herd::cli::embed_command(a);
         if (command == "demo") return herd::cli::demo_command(a);
+        if (command == "status") return herd::cli::status_command(a);
         fmt::print(stderr, "herd: unknown command '{}'\n{}", command, usage);
         return 2;
     } catch (const std::invalid_argument& e) {
