@@ -270,7 +270,7 @@ struct pool::impl::batch_run {
         permit.release();
         job.flights.erase(it);
         if (outcome.ok() && store(job, indices, outcome.reply.embeddings, ni)) {
-            pool.inputs_done += indices.size();
+            pool.embedded(indices.size());
             job.last_success = clock::now();
             job.failures_since_success = 0;
             if (job.remaining == 0) job.finish();

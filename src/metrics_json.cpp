@@ -44,6 +44,7 @@ std::string to_json(const pool_stats& s, double now_unix) {
            {"batches_given_back", s.batches_given_back},
            {"inputs", s.inputs},
            {"embeddings_per_second", s.embeddings_per_second},
+           {"throughput_history", s.throughput_history},
            {"events", std::move(events)}};
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }

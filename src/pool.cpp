@@ -161,7 +161,7 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
                 emit(event_kind::hedge_won, id, last.source, "the backup answered first");
             }
             policy.on_latency(last.latency);
-            inputs_done += inputs.size();
+            embedded(inputs.size());
             co_return last;
         }
         if (last.fail.code == ::asio::error::operation_aborted) co_return last;
@@ -277,6 +277,7 @@ pool_stats pool::stats() {
     out.coalesced_batch_sizes = s.coalesced_sizes;
     out.backup_tasks = s.backup_tasks;
     out.batches_given_back = s.batches_given_back;
+    out.throughput_history = s.throughput.buckets(now);
     out.recent_events.assign(s.recent_events.begin(), s.recent_events.end());
     for (auto& [model, h] : s.hedges) out.hedges_sent += h.sent();
     out.hedges_won = s.hedges_won;

@@ -55,6 +55,11 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     std::uint64_t calls = 0, failed_calls = 0, retries = 0, hedges_won = 0, inputs_done = 0;
     std::uint64_t backup_tasks = 0, batches_given_back = 0;
     histogram coalesced_sizes{histogram::size_bounds()};
+    rate_meter throughput{std::chrono::seconds(1), 300}; // texts per second, for the dashboard's chart
+    void embedded(std::size_t texts) {
+        inputs_done += texts;
+        throughput.add(texts, clock::now());
+    }
 
     // The event log (events.hpp): ids for calls, the last events kept.
     std::uint64_t last_request_id = 0;

@@ -99,6 +99,8 @@ TEST_CASE("event log: a retried call's events carry its one request id") {
         CHECK(retried == 1);
     }
     CHECK(retried_calls >= cfg.health.failure_threshold); // the failures that ejected node 0
+    auto bad_stats = p.stats().nodes[0];
+    CHECK(bad_stats.failures_by_cause.at("server_error") == bad_stats.failures); // all 500s
     // The ejection is tied to the call whose failure caused it.
     auto& ejection = log[index_of(log, event_kind::node_ejected, bad)];
     REQUIRE(by_call.count(ejection.request_id));

@@ -124,6 +124,30 @@ TEST_CASE("a pool's metrics after work on herd-sim: per-node series with the wor
     CHECK(t.find("herd_calls_total").at(0).value == 40); // one by one: nothing to coalesce
     CHECK(t.find("herd_coalesced_batch_texts_count").at(0).value == 40);
     CHECK(t.find("herd_retry_budget_available").at(0).value >= 10); // the floor of retries per second
+    std::uint64_t per_second = 0;
+    for (auto n : s.throughput_history) per_second += n;
+    CHECK(s.throughput_history.size() == 300);
+    CHECK(per_second == 40);
+}
+
+TEST_CASE("cause_name: herd's codes by name, cancellation and socket errors apart") {
+    CHECK(cause_name(errc::timeout) == "timeout");
+    CHECK(cause_name(errc::server_busy) == "server_busy");
+    CHECK(cause_name(errc::pipeline_aborted) == "pipeline_aborted");
+    CHECK(cause_name(asio::error::operation_aborted) == "cancelled");
+    CHECK(cause_name(asio::error::connection_refused) == "socket");
+    CHECK(cause_name({}) == "none");
+}
+
+TEST_CASE("rate_meter::buckets: each second's count, oldest first, idle seconds zero") {
+    rate_meter m(std::chrono::seconds(1), 4);
+    time_point t0{std::chrono::seconds(100)};
+    m.add(3, t0);
+    m.add(2, t0 + std::chrono::milliseconds(500));
+    m.add(7, t0 + std::chrono::seconds(2));
+    CHECK(m.buckets(t0 + std::chrono::seconds(2)) == std::vector<std::uint64_t>{0, 5, 0, 7});
+    CHECK(m.buckets(t0 + std::chrono::seconds(3)) == std::vector<std::uint64_t>{5, 0, 7, 0});
+    CHECK(m.buckets(t0 + std::chrono::seconds(60)) == std::vector<std::uint64_t>{0, 0, 0, 0}); // idle past the window
 }
 
 TEST_CASE("to_json of a snapshot: every node and the pool totals, for the dashboard") {
@@ -135,6 +159,7 @@ TEST_CASE("to_json of a snapshot: every node and the pool totals, for the dashbo
     n.models = {{"all-minilm", true, true}};
     s.nodes.push_back(n);
     s.inputs = 5;
+    s.throughput_history = {0, 4, 1};
     event e;
     e.kind = event_kind::node_ejected;
     e.node = n.url;
@@ -143,6 +168,7 @@ TEST_CASE("to_json of a snapshot: every node and the pool totals, for the dashbo
     auto j = nlohmann::json::parse(to_json(s, 1234.5));
     CHECK(j["time"] == 1234.5);
     CHECK(j["inputs"] == 5);
+    CHECK(j["throughput_history"] == nlohmann::json::array({0, 4, 1}));
     REQUIRE(j["nodes"].size() == 1);
     CHECK(j["nodes"][0]["url"] == n.url);
     CHECK(j["nodes"][0]["latency_p99"] == 0.25);

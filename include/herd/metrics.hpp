@@ -62,6 +62,9 @@ struct pool_stats {
     std::uint64_t batches_given_back = 0; ///< corpus micro-batches that failed and went back
     std::uint64_t inputs = 0;        ///< texts embedded
     double embeddings_per_second = 0;
+    /// Texts embedded in each second of the last five minutes, oldest
+    /// first; the last second is still counting.
+    std::vector<std::uint64_t> throughput_history;
     std::vector<event> recent_events; ///< the last few, oldest first
 };
 

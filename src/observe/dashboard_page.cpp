@@ -1,7 +1,7 @@
 // The dashboard: one page, everything inline (no file, font or script is
 // fetched from elsewhere, so it works offline). It polls
-// GET /api/herd/stats every second and keeps the throughput history it
-// draws itself (the last five minutes since the page opened).
+// GET /api/herd/stats every second; the throughput chart draws the pool's
+// own per-second history (pool_stats::throughput_history).
 #include "observe/dashboard_page.hpp"
 
 namespace herd::observe {
@@ -91,8 +91,6 @@ std::string_view dashboard_page() noexcept {
 </main>
 <script>
 "use strict";
-const history = []; // {t, rate}: what the chart draws
-const keep = 300;   // seconds
 const $ = (id) => document.getElementById(id);
 const ms = (s) => s >= 1 ? s.toFixed(2) + " s" : (s * 1000).toFixed(1) + " ms";
 function text(el, value) { if (el.textContent !== String(value)) el.textContent = String(value); }
@@ -147,15 +145,16 @@ function renderNodes(s) {
     body.appendChild(row);
   }
 }
-function renderChart() {
-  const line = $("chart-line");
-  if (history.length < 2) return;
-  const t0 = history[history.length - 1].t - keep;
-  const top = Math.max(1, ...history.map((p) => p.rate)) * 1.1;
-  line.setAttribute("points", history.map((p) =>
-    ((p.t - t0) / keep * 600).toFixed(1) + "," + (180 - p.rate / top * 180).toFixed(1)).join(" "));
-  text($("chart-caption"), "last " + Math.round(history[history.length - 1].t - history[0].t) +
-       " s, peak " + Math.round(Math.max(...history.map((p) => p.rate))) + "/s");
+function renderChart(s) {
+  // Texts per second over the last minutes, kept by the pool (the last
+  // second is still counting: left out).
+  const h = s.throughput_history.slice(0, -1);
+  if (h.length < 2) return;
+  const top = Math.max(1, ...h) * 1.1;
+  $("chart-line").setAttribute("points", h.map((v, i) =>
+    (i / (h.length - 1) * 600).toFixed(1) + "," + (180 - v / top * 180).toFixed(1)).join(" "));
+  text($("chart-caption"), "last " + Math.round(h.length / 60) + " minutes, one point a second, peak " +
+       Math.max(...h) + "/s");
 }
 function renderEvents(s) {
   const box = $("events");
@@ -172,11 +171,8 @@ function renderEvents(s) {
 }
 function render(s) {
   // The pool's own rate over its last 10 s: polls closer together than
-  // the nodes answer would see no change and draw a false zero.
+  // the nodes answer would see no change and show a false zero.
   const rate = s.embeddings_per_second;
-  if (history.length && s.time - history[history.length - 1].t < 0.5) history.pop();
-  history.push({t: s.time, rate: rate});
-  while (history.length && history[0].t < s.time - keep) history.shift();
   text($("rate"), Math.round(rate));
   $("rate").dataset.rate = rate;
   text($("calls"), s.calls);
@@ -191,7 +187,7 @@ function render(s) {
   const usable = s.nodes.filter((n) => !n.ejected).length;
   text($("summary"), s.nodes.length + " nodes, " + usable + " usable");
   renderNodes(s);
-  renderChart();
+  renderChart(s);
   renderEvents(s);
 }
 async function poll() {

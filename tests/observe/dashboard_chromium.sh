@@ -30,15 +30,17 @@ chrome --dump-dom "$base/dashboard" >"$work/dom.html" || fail "chromium failed: 
 python3 - "$work/dom.html" "$nodes" "$failing" <<'PY'
 import html.parser, sys
 dom, nodes, failing = open(sys.argv[1]).read(), sys.argv[2].split(","), sys.argv[3]
-rows, rate = {}, None
+rows, rate, chart = {}, None, ""
 class Reader(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
-        global rate
+        global rate, chart
         a = dict(attrs)
         if tag == "tr" and "node" in a.get("class", "").split():
             rows[a.get("data-url")] = a.get("data-state")
         if a.get("id") == "rate":
             rate = float(a.get("data-rate", "0"))
+        if a.get("id") == "chart-line":
+            chart = a.get("points", "")
 Reader().feed(dom)
 print("nodes in the DOM:", rows)
 print("rate in the DOM:", rate)
@@ -47,6 +49,8 @@ assert not missing, f"nodes missing from the dashboard: {missing}"
 assert rows[failing] == "ejected", f"the failing node {failing} is shown as {rows[failing]}"
 assert all(rows[n] != "ejected" for n in nodes if n != failing), "a healthy node is shown ejected"
 assert rate is not None and rate > 0, f"the dashboard shows rate {rate}"
+heights = [float(p.split(",")[1]) for p in chart.split()]
+assert heights and min(heights) < 180, f"the throughput chart is flat: {chart[:200]}"
 PY
 
 shot=${HERD_BUILD_DIR:-$work}/dashboard.png
