@@ -31,6 +31,12 @@ commands:
   demo [--texts N] [--corpus FILE] [--time-scale X]
       Starts a simulated mixed cluster on loopback, embeds the sample
       corpus and prints the report.
+  serve [--listen 127.0.0.1:11434] [--nodes URLS] [--model M] [--token T]
+        [--max-queue 512] [--max-body-mb 64] [--grace 10] [--port-file FILE]
+      Serves the cluster as one Ollama- and OpenAI-compatible endpoint
+      (/api/embed, /api/chat, /v1/embeddings, ...). With --token every
+      request needs `Authorization: Bearer T`. SIGTERM stops gracefully.
+      Also GET /metrics (Prometheus), /dashboard and /api/herd/stats.
 )";
 
 } // namespace
@@ -46,6 +52,7 @@ int main(int argc, char** argv) {
         if (command == "embed") return herd::cli::embed_command(a);
         if (command == "demo") return herd::cli::demo_command(a);
         if (command == "status") return herd::cli::status_command(a);
+        if (command == "serve") return herd::cli::serve_command(a);
         fmt::print(stderr, "herd: unknown command '{}'\n{}", command, usage);
         return 2;
     } catch (const std::invalid_argument& e) {
