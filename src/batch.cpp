@@ -43,6 +43,7 @@ struct pool::impl::batch_run {
     const batch_options& options;
     batch_totals& totals;
     std::size_t base; // index of the window's first input in the whole batch
+    std::uint64_t id; // the call's request id (events.hpp)
 
     void fail(window_job& job, failure f) {
         if (job.finished) return;
@@ -213,9 +214,10 @@ struct pool::impl::batch_run {
     }
 
     // Puts undone indices back, on the eligible node with the least work
-    // other than `failed` (the node that just failed them; a removed one
-    // passes them on to the nodes left).
-    void give_back(window_job& job, const std::vector<std::uint32_t>& indices, std::size_t failed) {
+    // other than `failed` (the node that just failed them, for `why`; a
+    // removed one passes them on to the nodes left).
+    void give_back(window_job& job, const std::vector<std::uint32_t>& indices, std::size_t failed,
+                   const failure& why) {
         std::size_t target = failed;
         for (std::size_t i = 0; i < totals.members.size(); ++i) {
             if (i == failed || !usable(i)) continue;
@@ -225,6 +227,9 @@ struct pool::impl::batch_run {
             if (!job.done[i]) job.queue.push(target, i);
         if (removed(target)) rehome(job);
         ++totals.retries;
+        ++pool.batches_given_back;
+        pool.emit(event_kind::batch_given_back, id, &at(failed), why.describe(),
+                  static_cast<double>(indices.size()));
     }
 
     bool store(window_job& job, const std::vector<std::uint32_t>& indices, const matrix& rows, std::size_t ni) {
@@ -275,6 +280,7 @@ struct pool::impl::batch_run {
                         if (!job.done[i]) indices.push_back(i);
                     is_backup = true;
                     ++totals.backups;
+                    ++pool.backup_tasks;
                 }
                 co_await send(job, ni, std::move(indices), is_backup, permit);
                 job.queue.notify_all(); // idle workers may now back up or finish
@@ -292,11 +298,11 @@ struct pool::impl::batch_run {
         batch.reserve(indices.size());
         for (auto i : indices) batch.push_back(job.texts[i]);
         auto deadline = pool.attempt_deadline(n, params.model, time_point::max());
-        auto outcome = co_await n.embed(params, batch, options.priority, deadline, &permit);
+        auto outcome = co_await n.embed(params, batch, options.priority, deadline, &permit, id);
         permit.release();
         job.flights.erase(it);
         if (outcome.ok() && store(job, indices, outcome.reply.embeddings, ni)) {
-            pool.inputs_done += indices.size();
+            pool.embedded(indices.size());
             job.last_success = clock::now();
             job.failures_since_success = 0;
             if (job.remaining == 0) job.finish();
@@ -305,7 +311,7 @@ struct pool::impl::batch_run {
         if (outcome.ok()) outcome.fail = failure{errc::protocol_error, n.name() + " returned vectors of another dimension"};
         if (outcome.fail.code == ::asio::error::operation_aborted) co_return;
         if (outcome.fail.code == errc::pipeline_aborted) { // another request's timeout: not this node's fault
-            if (!is_backup) give_back(job, indices, ni);
+            if (!is_backup) give_back(job, indices, ni, outcome.fail);
             co_return;
         }
         ++job.failures_since_success;
@@ -317,7 +323,7 @@ struct pool::impl::batch_run {
             fail(job, outcome.fail); // 400: the input itself is refused; 404 from every node
             co_return;
         }
-        if (!is_backup) give_back(job, indices, ni);
+        if (!is_backup) give_back(job, indices, ni, outcome.fail);
     }
 
     // Texts for node `ni`'s next request: enough that its fixed cost is at
@@ -408,6 +414,7 @@ awaitable<batch_report> pool::impl::run_batch(batch_source* source, std::span<co
     embed_options as_embed{options.model, options.priority, options.dimensions, options.truncate, options.keep_alive};
     auto params = params_for(as_embed);
     batch_totals totals;
+    const auto id = new_request_id();
     batch_report report;
     std::vector<std::string> buffer;
     std::vector<std::string_view> views;
@@ -421,7 +428,7 @@ awaitable<batch_report> pool::impl::run_batch(batch_source* source, std::span<co
             window = views;
         }
         totals.total += window.size();
-        batch_run run{*this, params, options, totals, base};
+        batch_run run{*this, params, options, totals, base, id};
         run.sync_members();
         window_job job(ex, window, totals.members.size(), totals);
         report.fail = co_await run.run(job);

@@ -210,9 +210,11 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
 
     std::vector<node*> tried;
     std::vector<node_cause> causes;
+    const auto id = new_request_id();
     for (std::size_t attempt = 0; attempt < attempts; ++attempt) {
         node* n = route_completion(req, tried);
         if (!n) break;
+        if (attempt > 0) emit(event_kind::retry, id, n, "", static_cast<double>(attempt + 1));
         tried.push_back(n);
         auto s = std::make_unique<completion_stream::state>();
         s->source = n;
@@ -267,12 +269,13 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
             call_timeout(*n, "waiting for the first part from").raise();
         }
         if (!f) {
-            n->record_first_token(clock::now() - started, started, clock::now());
+            n->record_first_token(clock::now() - started, started, clock::now(), id);
             n->saw_loaded(req.model());
             if (!bound_whole_call) s->call_deadline = time_point::max(); // the caller paces a stream
             co_return completion_stream(std::move(s));
         }
-        n->record_failure(f, started, clock::now(), true);
+        n->record_failure(f, started, clock::now(), true, id);
+        emit(event_kind::attempt_failed, id, n, f.describe(), static_cast<double>(attempt + 1));
         if (n->health().ejected()) ensure_probing();
         causes.push_back({n->name(), f.code, f.describe()});
         // Before the first part nothing was delivered: another node may

@@ -70,6 +70,7 @@ void pool::impl::flush(coalescer& c) {
         std::vector<std::shared_ptr<coalesce_waiter>> batch(c.open.begin(), c.open.begin() + static_cast<std::ptrdiff_t>(n));
         c.open.erase(c.open.begin(), c.open.begin() + static_cast<std::ptrdiff_t>(n));
         ++c.in_flight;
+        coalesced_sizes.observe(static_cast<double>(n));
         ::asio::co_spawn(ex, run_coalesced(shared_from_this(), c, std::move(batch)), ::asio::detached);
     }
 }

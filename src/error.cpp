@@ -57,6 +57,33 @@ bool is_retryable(std::error_code ec) noexcept {
     }
 }
 
+std::string_view cause_name(std::error_code ec) noexcept {
+    if (!ec) return "none";
+    if (ec == asio::error::operation_aborted) return "cancelled";
+    if (ec.category() != category()) return "socket";
+    switch (static_cast<errc>(ec.value())) {
+    case errc::connect_failed: return "connect_failed";
+    case errc::connection_lost: return "connection_lost";
+    case errc::timeout: return "timeout";
+    case errc::server_busy: return "server_busy";
+    case errc::server_error: return "server_error";
+    case errc::bad_request: return "bad_request";
+    case errc::model_not_found: return "model_not_found";
+    case errc::http_error: return "http_error";
+    case errc::protocol_error: return "protocol_error";
+    case errc::header_too_large: return "header_too_large";
+    case errc::body_too_large: return "body_too_large";
+    case errc::wrong_embedding_count: return "wrong_embedding_count";
+    case errc::stream_error: return "stream_error";
+    case errc::all_nodes_failed: return "all_nodes_failed";
+    case errc::no_nodes: return "no_nodes";
+    case errc::node_ejected: return "node_ejected";
+    case errc::budget_exhausted: return "budget_exhausted";
+    case errc::pipeline_aborted: return "pipeline_aborted";
+    }
+    return "other";
+}
+
 errc errc_from_status(int status) noexcept {
     if (status == 400) return errc::bad_request;
     if (status == 404) return errc::model_not_found;

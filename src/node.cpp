@@ -7,7 +7,36 @@ namespace herd {
 
 node::node(executor ex, http::url url, node_options options)
     : name_(url.str()), http_(ex, url, options.http), limiter_(ex, options.limiter),
-      chat_limiter_(ex, options.chat_limiter), health_(options.health) {}
+      chat_limiter_(ex, options.chat_limiter), health_(options.health) {
+    on_event_ = std::move(options.on_event);
+}
+
+void node::emit(event_kind kind, std::uint64_t request_id, std::string detail, double value, std::string model) {
+    if (!on_event_) return;
+    event e;
+    e.kind = kind;
+    e.request_id = request_id;
+    e.node = name_;
+    e.model = std::move(model);
+    e.detail = std::move(detail);
+    e.value = value;
+    on_event_(e);
+}
+
+void node::emit_changes(const watch& before, std::uint64_t request_id, const std::string& cause) {
+    if (limiter_.decreases() != before.decreases)
+        emit(event_kind::limit_decreased, request_id, cause, static_cast<double>(limiter_.limit()));
+    if (!before.ejected && health_.ejected())
+        emit(event_kind::node_ejected, request_id, cause, static_cast<double>(health_.ejections()));
+    if (before.ejected && !health_.ejected()) emit(event_kind::node_readmitted, request_id, cause);
+}
+
+void node::record_probe(bool ok, time_point now) {
+    bool was = health_.ejected();
+    health_.on_probe(ok, now);
+    if (was && !ok) emit(event_kind::node_ejected, 0, "probe failed", static_cast<double>(health_.ejections()));
+    if (was && ok) emit(event_kind::node_readmitted, 0, "probe answered");
+}
 
 std::string node::describe_transport_failure(std::error_code ec, const std::string& reason) const {
     return reason.empty() ? fmt::format("{}: {}", name_, ec.message())
@@ -37,7 +66,8 @@ bool cancelled(const ::asio::cancellation_state& state) { return detail::was_can
 } // namespace
 
 awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::span<const std::string_view> inputs,
-                                     int priority, time_point deadline, semaphore::permit* held) {
+                                     int priority, time_point deadline, semaphore::permit* held,
+                                     std::uint64_t request_id) {
     embed_outcome out;
     out.source = this;
     out.source_ref = weak_from_this().lock(); // empty for a node not owned by a shared_ptr
@@ -83,38 +113,50 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
     }
     auto now = clock::now();
     if (out.fail) {
-        record_failure(out.fail, started, now);
+        record_failure(out.fail, started, now, false, request_id);
     } else {
+        // Not saw_loaded(): routing prefers loaded nodes, and marking every
+        // node that answered would pin traffic to the first one.
+        if (!has_served(params.model) && model(params.model) < model_state::loaded)
+            emit(event_kind::model_loaded, request_id, "first answer", 0, base_name(params.model));
         served_[params.model] = true;
         out.latency = now - started;
-        record_success(now - started, inputs.size(), started, now);
+        record_success(now - started, inputs.size(), started, now, request_id);
         service_[params.model].on_complete(inputs.size(), started, now);
     }
     co_return out;
 }
 
-void node::record_success(duration latency, std::size_t inputs, time_point started, time_point now) {
+void node::record_success(duration latency, std::size_t inputs, time_point started, time_point now,
+                          std::uint64_t request_id) {
+    auto before = watch_state();
     ++counters_.requests;
     counters_.inputs += inputs;
     latency_peak_.add(seconds(latency), now);
     latency_ewma_.add(seconds(latency));
     latencies_.add(seconds(latency));
+    latency_histogram_.observe(seconds(latency));
     success_rate_.add(1.0);
     input_rate_.add(inputs, now);
     limiter_.on_success(latency, inputs, started, now);
     health_.on_success();
+    emit_changes(before, request_id, "queueing seen in latency");
 }
 
-void node::record_failure(const failure& f, time_point started, time_point now, bool completion) {
+void node::record_failure(const failure& f, time_point started, time_point now, bool completion,
+                          std::uint64_t request_id) {
     if (f.code == errc::pipeline_aborted) return; // another request's timeout: says nothing of this node
+    auto before = watch_state();
     ++counters_.requests;
     ++counters_.failures;
+    ++counters_.failures_by_cause[std::string(cause_name(f.code))];
     counters_.last_error = f.describe();
     success_rate_.add(0.0);
     // 400/404 are the input's or the model's fault, not the node's.
     if (!is_retryable(f.code)) return;
     (completion ? chat_limiter_ : limiter_).on_drop(started, now);
     health_.on_failure(now);
+    emit_changes(before, request_id, counters_.last_error);
 }
 
 double node::cost(time_point now) const noexcept {
@@ -146,24 +188,36 @@ void node::set_model(const std::string& name, model_state state) { models_[base_
 
 void node::set_models(const std::vector<std::string>& installed, const std::vector<std::string>& loaded,
                       const std::vector<std::string>& on_gpu) {
+    auto before = std::move(models_);
     models_.clear();
     catalogue_known_ = true;
     for (const auto& m : installed) models_[base_name(m)] = model_state::installed;
     for (const auto& m : loaded) models_[base_name(m)] = model_state::loaded;
     for (const auto& m : on_gpu) models_[base_name(m)] = model_state::loaded_gpu;
+    for (const auto& [m, state] : models_) {
+        auto was = before.find(m);
+        if (state >= model_state::loaded && (was == before.end() || was->second < model_state::loaded))
+            emit(event_kind::model_loaded, 0, state == model_state::loaded_gpu ? "in GPU memory (/api/ps)" : "/api/ps",
+                 0, m);
+    }
 }
 
 void node::saw_loaded(const std::string& name) {
     auto& s = models_[base_name(name)];
-    if (s < model_state::loaded) s = model_state::loaded;
+    if (s >= model_state::loaded) return;
+    s = model_state::loaded;
+    emit(event_kind::model_loaded, 0, "answered a request", 0, base_name(name));
 }
 
-void node::record_first_token(duration ttft, time_point started, time_point now) {
+void node::record_first_token(duration ttft, time_point started, time_point now, std::uint64_t request_id) {
+    auto before = watch_state();
     ttft_peak_.add(seconds(ttft), now);
+    ttft_histogram_.observe(seconds(ttft));
     success_rate_.add(1.0);
     ++counters_.requests;
     chat_limiter_.on_success(ttft, 1, started, now);
     health_.on_success();
+    emit_changes(before, request_id, "a completion started");
 }
 
 double node::chat_cost(time_point now) const noexcept {

@@ -17,6 +17,7 @@ pool::impl::impl(executor e, pool_config c)
     options.limiter = config.limiter;
     options.chat_limiter = config.chat_limiter;
     options.health = config.health;
+    options.on_event = [this](const event& e) { emit(e); }; // the nodes live in *this
     for (const auto& text : config.nodes) {
         auto u = http::url::parse(text);
         // The text may hold credentials: name the node only by its parse.
@@ -35,6 +36,23 @@ node_options pool::impl::options_for(const http::url& u, std::string_view writte
         base.http.connection.tls = tls;
     }
     return base;
+}
+
+void pool::impl::emit(event e) {
+    e.time = std::chrono::system_clock::now();
+    recent_events.push_back(e);
+    if (recent_events.size() > recent_events_kept) recent_events.pop_front();
+    if (config.on_event) config.on_event(recent_events.back());
+}
+
+void pool::impl::emit(event_kind kind, std::uint64_t request_id, const node* n, std::string detail, double value) {
+    event e;
+    e.kind = kind;
+    e.request_id = request_id;
+    if (n) e.node = n->name();
+    e.detail = std::move(detail);
+    e.value = value;
+    emit(std::move(e));
 }
 
 hedge_policy& pool::impl::hedge_for(const std::string& model, std::size_t inputs) {
@@ -108,6 +126,7 @@ failure pool::impl::everyone_failed(std::vector<node_cause> causes) {
 awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& params, std::span<const std::string_view> inputs,
                                                int priority) {
     ++calls;
+    const auto id = new_request_id();
     budget.on_request();
     auto call_deadline = clock::now() + config.call_timeout;
     std::vector<node*> tried;
@@ -130,6 +149,8 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
                 break;
             }
             ++retries;
+            emit(event_kind::retry, id, primary, going_round ? "every node tried: round again" : "",
+                 static_cast<double>(attempt + 1));
             if (going_round) {
                 ::asio::steady_timer pause(ex, backoff_delay(config.retry, attempt, rng));
                 auto [ec] = co_await pause.async_wait(compat::use_nothrow);
@@ -153,7 +174,8 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
                     n = route(params.model, skip);
                     if (!n) co_return embed_outcome{failure{errc::no_nodes, "no node for a backup"}, {}, primary};
                 }
-                co_return co_await n->embed(params, inputs, priority, attempt_deadline(*n, params.model, call_deadline));
+                co_return co_await n->embed(params, inputs, priority, attempt_deadline(*n, params.model, call_deadline),
+                                            nullptr, id);
             });
             last = std::move(result.value);
             backup_won = result.backup_won;
@@ -161,12 +183,16 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
             // Nothing to hedge with: the attempt in this coroutine, no race,
             // no timer, no spawned branches.
             policy.on_call();
-            last = co_await primary->embed(params, inputs, priority, attempt_deadline(*primary, params.model, call_deadline));
+            last = co_await primary->embed(params, inputs, priority, attempt_deadline(*primary, params.model, call_deadline),
+                                           nullptr, id);
         }
         if (last.ok()) {
-            if (backup_won) ++hedges_won;
+            if (backup_won) {
+                ++hedges_won;
+                emit(event_kind::hedge_won, id, last.source, "the backup answered first");
+            }
             policy.on_latency(last.latency);
-            inputs_done += inputs.size();
+            embedded(inputs.size());
             co_return last;
         }
         if (last.fail.code == ::asio::error::operation_aborted) co_return last;
@@ -175,6 +201,7 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
         // retry budget: neither the request nor the node was at fault.
         innocent = last.fail.code == errc::pipeline_aborted;
         if (innocent) continue;
+        emit(event_kind::attempt_failed, id, failed, last.fail.describe(), static_cast<double>(attempt + 1));
         if (failed->health().ejected()) ensure_probing();
         std::erase_if(causes, [&](auto& c) { return c.node == failed->name(); });
         causes.push_back({failed->name(), last.fail.code, last.fail.describe()});
@@ -220,7 +247,7 @@ awaitable<void> pool::impl::probe_loop(std::shared_ptr<impl> self) {
 awaitable<void> pool::impl::probe(std::shared_ptr<impl>, std::shared_ptr<node> n) {
     auto deadline = clock::now() + std::max(config.health.probe_interval * 4, config.connect_timeout);
     auto probed = co_await n->http().control(n->http().format("GET", "/api/version"), deadline);
-    n->health().on_probe(!probed.ec && probed.response.status == 200, clock::now());
+    n->record_probe(!probed.ec && probed.response.status == 200, clock::now());
     probes_running.erase(n.get());
 }
 
@@ -254,8 +281,20 @@ pool_stats pool::stats() {
         ns.latency_p95 = n->latency_quantile(0.95);
         ns.latency_p99 = n->latency_quantile(0.99);
         ns.latency_ewma = n->latency_ewma();
+        ns.failures_by_cause.insert(c.failures_by_cause.begin(), c.failures_by_cause.end());
+        ns.latency = n->latency_histogram();
+        ns.ttft = n->ttft_histogram();
         ns.concurrency_limit = n->limiter().limit();
-        ns.in_flight = n->in_flight();
+        ns.limit_decreases = n->limiter().decreases();
+        ns.in_flight = n->limiter().in_use();
+        ns.queued = n->limiter().waiting();
+        for (const auto& [name, state] : n->models())
+            if (state >= model_state::installed)
+                ns.models.push_back({name, state >= model_state::loaded, state == model_state::loaded_gpu});
+        // Without /api/ps (a pool that only embeds), an answer shows the
+        // model loaded.
+        for (const auto& [name, yes] : n->served())
+            if (n->model(name) < model_state::installed) ns.models.push_back({name, true, false});
         ns.ejected = n->health().ejected();
         ns.ejections = n->health().ejections();
         ns.embeddings_per_second = n->inputs_per_second(now);
@@ -265,6 +304,12 @@ pool_stats pool::stats() {
     out.calls = s.calls;
     out.failed_calls = s.failed_calls;
     out.retries = s.retries;
+    out.retry_budget_left = s.budget.available(now);
+    out.coalesced_batch_sizes = s.coalesced_sizes;
+    out.backup_tasks = s.backup_tasks;
+    out.batches_given_back = s.batches_given_back;
+    out.throughput_history = s.throughput.buckets(now);
+    out.recent_events.assign(s.recent_events.begin(), s.recent_events.end());
     for (auto& [model, by_size] : s.hedges)
         for (auto& h : by_size) out.hedges_sent += h.sent();
     out.hedges_won = s.hedges_won;

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <list>
+#include <deque>
 #include <map>
 #include <random>
 #include <set>
@@ -66,6 +67,22 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     bool closing = false;
 
     std::uint64_t calls = 0, failed_calls = 0, retries = 0, hedges_won = 0, inputs_done = 0;
+    std::uint64_t backup_tasks = 0, batches_given_back = 0;
+    histogram coalesced_sizes{histogram::size_bounds()};
+    rate_meter throughput{std::chrono::seconds(1), 300}; // texts per second, for the dashboard's chart
+    void embedded(std::size_t texts) {
+        inputs_done += texts;
+        throughput.add(texts, clock::now());
+    }
+
+    // The event log (events.hpp): ids for calls, the last events kept.
+    std::uint64_t last_request_id = 0;
+    std::deque<event> recent_events;
+    static constexpr std::size_t recent_events_kept = 100;
+    std::uint64_t new_request_id() noexcept { return ++last_request_id; }
+    /// Stamps `e` with the time, keeps it and hands it to config.on_event.
+    void emit(event e);
+    void emit(event_kind kind, std::uint64_t request_id, const node* n, std::string detail, double value = 0);
 
     hedge_policy& hedge_for(const std::string& model, std::size_t inputs);
     bool eligible(node& n, const std::string& model) const;

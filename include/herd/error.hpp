@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -44,6 +45,11 @@ inline std::error_code make_error_code(errc e) noexcept {
 /// connection trouble, timeouts, 5xx, 503, garbage, a buggy count. False for
 /// 400/404 (the input or the model is the problem) and for cancellation.
 bool is_retryable(std::error_code ec) noexcept;
+
+/// A short stable name of a failure's cause, for metric labels and logs:
+/// herd's own codes by their errc name ("timeout", "server_busy", ...),
+/// "cancelled" for operation_aborted, "socket" for other system errors.
+std::string_view cause_name(std::error_code ec) noexcept;
 
 /// errc for an HTTP status that is not 2xx.
 errc errc_from_status(int status) noexcept;

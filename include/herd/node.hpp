@@ -19,6 +19,8 @@
 #include <herd/async/limiter.hpp>
 #include <herd/async/service_model.hpp>
 #include <herd/async/stats.hpp>
+#include <herd/events.hpp>
+#include <herd/histogram.hpp>
 #include <herd/http/client.hpp>
 #include <herd/ollama/codec.hpp>
 
@@ -34,6 +36,9 @@ struct node_options {
     limiter_options limiter{};
     limiter_options chat_limiter{.initial_limit = 2, .max_limit = 32, .queueing_factor = 3};
     health_options health{};
+    /// Receives the node's events (ejected, re-admitted, limit cut, model
+    /// loaded); the pool stamps and forwards them.
+    event_callback on_event;
 };
 
 /// What a node is known to have, best first for routing.
@@ -59,6 +64,8 @@ struct node_counters {
     std::uint64_t inputs = 0;
     std::uint64_t cancelled = 0;
     std::string last_error;
+    /// Failures counted by cause_name() of their code (error.hpp).
+    std::map<std::string, std::uint64_t, std::less<>> failures_by_cause;
 };
 
 /// A pool holds its nodes in shared_ptrs; every coroutine that uses a node
@@ -85,13 +92,17 @@ public:
     /// One /api/embed attempt (see header). `deadline` bounds the wait for
     /// a permit and the request together. A caller that already holds one
     /// of this node's permits passes it as `held` (the batch engine).
+    /// `request_id` marks the events this attempt causes (events.hpp).
     awaitable<embed_outcome> embed(const ollama::embed_params& params, std::span<const std::string_view> inputs,
-                                   int priority, time_point deadline, semaphore::permit* held = nullptr);
+                                   int priority, time_point deadline, semaphore::permit* held = nullptr,
+                                   std::uint64_t request_id = 0);
 
-    /// Records an attempt's result (used by embed() and by chat requests).
-    void record_success(duration latency, std::size_t inputs, time_point started, time_point now);
+    /// Records an attempt's result (used by embed() and by chat requests);
+    /// `request_id` marks the events it causes (re-admission, limit cut).
+    void record_success(duration latency, std::size_t inputs, time_point started, time_point now,
+                        std::uint64_t request_id = 0);
     /// A completion whose first part came after `ttft`.
-    void record_first_token(duration ttft, time_point started, time_point now);
+    void record_first_token(duration ttft, time_point started, time_point now, std::uint64_t request_id = 0);
     /// A completion that delivered `parts` parts in `total`.
     void record_completion(duration total, std::size_t parts) {
         seconds_per_part_.add(seconds(total) / static_cast<double>(std::max<std::size_t>(parts, 1)));
@@ -101,7 +112,11 @@ public:
     /// Routing cost of a completion: time to first token x (streams + 1).
     double chat_cost(time_point now) const noexcept;
     /// `completion`: the failure was a chat/generate's (feeds chat_limiter).
-    void record_failure(const failure& f, time_point started, time_point now, bool completion = false);
+    void record_failure(const failure& f, time_point started, time_point now, bool completion = false,
+                        std::uint64_t request_id = 0);
+    /// An active probe of the node answered (`ok`) or not: re-admits or
+    /// ejects it again (health.hpp), with the event.
+    void record_probe(bool ok, time_point now);
     void record_cancelled() noexcept { ++counters_.cancelled; }
 
     /// Service time of `model`'s embedding requests by size, learnt apart
@@ -125,8 +140,14 @@ public:
     double latency_ewma() const noexcept { return latency_ewma_.value(); }
     double success_rate() const noexcept { return success_rate_.empty() ? 1.0 : success_rate_.value(); }
     double inputs_per_second(time_point now) { return input_rate_.per_second(now); }
+    /// Every successful embedding request's latency, in seconds.
+    const histogram& latency_histogram() const noexcept { return latency_histogram_; }
+    /// Every successful completion's time to its first part, in seconds.
+    const histogram& ttft_histogram() const noexcept { return ttft_histogram_; }
 
     model_state model(const std::string& name) const;
+    /// Every model the node is known to have, by name (without ":latest").
+    const std::map<std::string, model_state, std::less<>>& models() const noexcept { return models_; }
     void set_model(const std::string& name, model_state state);
     /// What /api/tags and /api/ps said: installed names, loaded names and
     /// which of those are fully in GPU memory. Models not listed become
@@ -137,9 +158,21 @@ public:
     void saw_loaded(const std::string& name);
     /// A success proves the model is on the node (at least loaded now).
     bool has_served(const std::string& model) const { return served_.count(model) != 0; }
+    /// The models the node has answered for, by name as asked.
+    const std::map<std::string, bool, std::less<>>& served() const noexcept { return served_; }
 
 private:
+    void emit(event_kind kind, std::uint64_t request_id, std::string detail, double value = 0, std::string model = {});
+    // Events for what changed since `before` (health, limit).
+    struct watch {
+        bool ejected;
+        std::size_t decreases;
+    };
+    watch watch_state() const noexcept { return {health_.ejected(), limiter_.decreases()}; }
+    void emit_changes(const watch& before, std::uint64_t request_id, const std::string& cause);
+
     std::string name_;
+    event_callback on_event_;
     http::client http_;
     herd::limiter limiter_;
     herd::limiter chat_limiter_;
@@ -152,6 +185,8 @@ private:
     ewma success_rate_{0.05};
     quantile_window latencies_{512, 16};
     rate_meter input_rate_;
+    histogram latency_histogram_{histogram::latency_bounds()};
+    histogram ttft_histogram_{histogram::latency_bounds()};
     std::map<std::string, service_model, std::less<>> service_;
     std::map<std::string, model_state, std::less<>> models_;
     bool catalogue_known_ = false; // /api/tags answered: unlisted means absent

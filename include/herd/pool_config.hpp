@@ -5,6 +5,7 @@
 #include <herd/async/hedge.hpp>
 #include <herd/async/retry.hpp>
 #include <herd/http/tls.hpp>
+#include <herd/events.hpp>
 #include <herd/node.hpp>
 
 #include <map>
@@ -60,6 +61,11 @@ struct pool_config {
     std::size_t max_batch = 64;
     /// Join concurrent single embeds into one request (see pool::embed).
     bool coalesce = true;
+
+    /// Receives every event of the pool (events.hpp) on its executor, as it
+    /// happens; empty: none are delivered (pool_stats::recent_events still
+    /// keeps the last ones).
+    event_callback on_event;
 
     /// Nodes from HERD_NODES (comma or space separated) or else OLLAMA_HOST
     /// (else http://127.0.0.1:11434); model from HERD_MODEL when set;

@@ -9,6 +9,8 @@ namespace herd::cli {
 int embed_command(const args& a);
 int demo_command(const args& a);
 int merge_command(const args& a);
+/// herd status: exit 0 when at least one node answered its probe, else 1.
+int status_command(const args& a);
 int serve_command(const args& a);
 
 /// Prints a herd::error or other exception as the tool's error message.

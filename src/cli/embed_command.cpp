@@ -2,8 +2,10 @@
 #include "cli/commands.hpp"
 #include "cli/corpus_io.hpp"
 #include "cli/discover_option.hpp"
+#include "cli/event_log.hpp"
 #include "cli/node_args.hpp"
 #include "cli/progress_view.hpp"
+#include "observe/observe_server.hpp"
 
 #include <herd/herd.hpp>
 
@@ -11,6 +13,7 @@
 
 #include <charconv>
 #include <iostream>
+#include <optional>
 
 namespace herd::cli {
 
@@ -57,7 +60,8 @@ void report_input_errors(const corpus_reader& reader) {
 int embed_command(const args& a) {
     auto known = node_option_names();
     known.insert(known.end(), {"output", "dimensions", "format", "input-format", "id-field", "text-field", "batch",
-                               "window", "quiet", "priority", "give-up", "shard"});
+                               "window", "quiet", "priority", "give-up", "shard", "metrics-listen",
+                               event_log::options[0], event_log::options[1]});
     for (auto& name : discover_option_names()) known.push_back(name);
     a.allow_only(known);
     if (a.positional().size() != 1) throw std::invalid_argument("herd embed takes one INPUT file (or - for stdin)");
@@ -93,9 +97,19 @@ int embed_command(const args& a) {
     }
     embedding_writer writer(output.empty() ? "/dev/stdout" : output, meta, reader, !output.empty());
 
+    event_log log(a);
+    config.on_event = log.callback();
     asio::io_context io;
     pool p(io.get_executor(), config);
     auto discovered = start_discovery(io, p, a, a.flag("quiet"));
+    std::optional<observe::observe_server> metrics; // stopped with the io_context
+    if (auto where = a.get("metrics-listen")) {
+        metrics.emplace(p, *where);
+        auto ep = metrics->endpoint();
+        auto host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+        fmt::print(stderr, "herd: metrics at http://{0}:{1}/metrics, dashboard at http://{0}:{1}/dashboard\n", host,
+                   ep.port());
+    }
     std::vector<std::string> names;
     for (std::size_t i = 0; i < p.size(); ++i) names.push_back(p.at(i).url().authority());
     progress_view view(stderr, total > done.size() ? total - done.size() : 0, names);

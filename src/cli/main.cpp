@@ -13,7 +13,8 @@ commands:
   embed [--nodes URLS] [--model M] [--output FILE] [--dimensions K]
         [--format jsonl|f32] [--input-format auto|jsonl|lines]
         [--id-field id] [--text-field text] [--batch N] [--window N]
-        [--give-up SECONDS] [--priority 1-10] [--shard i/n] [--quiet] INPUT
+        [--give-up SECONDS] [--priority 1-10] [--shard i/n] [--quiet]
+        [--log-format json|text] [--log-file FILE] [--metrics-listen ADDR] INPUT
       Embeds every text of INPUT (JSONL {"id","text"} or plain lines; - for
       stdin) over all nodes. Resumes an interrupted run: ids already in
       FILE are skipped; FILE.herd.json (f32: FILE.json) records the model
@@ -23,10 +24,18 @@ commands:
         file:PATH  dns:NAME[:PORT]  srv:NAME  scan:CIDR (opt-in scan)
       [--dns-server ADDR[:PORT]] [--scan-concurrency N] [--scan-rate N/s]
       [--scan-timeout SECONDS]. --shard i/n embeds only the i-th (from 0)
-      of n contiguous, equal slices of INPUT's lines.
+      of n contiguous, equal slices of INPUT's lines. --log-format prints
+      the pool's events (node ejected/re-admitted, limit cut, model loaded,
+      retries, hedges won, batches given back) on stderr or --log-file.
+      --metrics-listen 127.0.0.1:9464 serves GET /metrics (Prometheus),
+      /dashboard and /api/herd/stats while the corpus runs.
   merge --output FILE [--format jsonl|f32] SHARD...
       Joins the outputs of `herd embed --shard 0/n` ... `--shard n-1/n`,
       given in shard order, into FILE: the same bytes one run would write.
+  status [--nodes URLS] [--timeout SECONDS]
+      One line per node: reachable, Ollama version, probe latency, models
+      installed and loaded (with their share in VRAM). Exit 1 when no node
+      is usable.
   demo [--texts N] [--corpus FILE] [--time-scale X]
       Starts a simulated mixed cluster on loopback, embeds the sample
       corpus and prints the report.
@@ -35,6 +44,7 @@ commands:
       Serves the cluster as one Ollama- and OpenAI-compatible endpoint
       (/api/embed, /api/chat, /v1/embeddings, ...). With --token every
       request needs `Authorization: Bearer T`. SIGTERM stops gracefully.
+      Also GET /metrics (Prometheus), /dashboard and /api/herd/stats.
 
 node options (every command that talks to nodes):
   --nodes URLS      http://host:port, https://host (TLS), http://user:pass@host
@@ -57,6 +67,7 @@ int main(int argc, char** argv) {
         if (command == "embed") return herd::cli::embed_command(a);
         if (command == "demo") return herd::cli::demo_command(a);
         if (command == "merge") return herd::cli::merge_command(a);
+        if (command == "status") return herd::cli::status_command(a);
         if (command == "serve") return herd::cli::serve_command(a);
         fmt::print(stderr, "herd: unknown command '{}'\n{}", command, usage);
         return 2;

@@ -1,6 +1,7 @@
 // herd serve: the cluster behind one Ollama- and OpenAI-compatible endpoint.
 #include "cli/commands.hpp"
 
+#include "observe/routes.hpp"
 #include "serve/service.hpp"
 
 #include <fmt/format.h>
@@ -30,6 +31,7 @@ int serve_command(const args& a) {
 
     asio::io_context io(1);
     serve::service svc(io.get_executor(), config, o);
+    observe::add_routes(svc.routes(), svc.pool()); // /metrics, /api/herd/stats, /dashboard
     svc.start();
     auto where = svc.local_endpoint();
     fmt::print(stderr, "herd serve: listening on http://{}:{} over {} node(s)\n", where.address().to_string(),

@@ -42,8 +42,10 @@ struct process {
     }
 };
 
-/// Runs `exe` with `args`, stdin from /dev/null, stderr to `err_file`.
-inline process start(const std::string& exe, std::vector<std::string> args, const std::string& err_file) {
+/// Runs `exe` with `args`, stdin from /dev/null, stderr to `err_file`
+/// (and stdout to `out_file` when given).
+inline process start(const std::string& exe, std::vector<std::string> args, const std::string& err_file,
+                     const std::string& out_file = {}) {
     args.insert(args.begin(), exe);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -52,6 +54,8 @@ inline process start(const std::string& exe, std::vector<std::string> args, cons
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (!out_file.empty())
+        posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     process p;
     REQUIRE(posix_spawn(&p.pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
     posix_spawn_file_actions_destroy(&actions);

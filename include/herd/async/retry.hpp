@@ -51,6 +51,15 @@ public:
         return false;
     }
 
+    /// Retries allowed at `now` if asked (the floor refilled to `now`, plus
+    /// the deposited tokens); for metrics, spends nothing.
+    double available(time_point now) const noexcept {
+        double floor = options_.min_per_second;
+        if (last_ != time_point{})
+            floor = std::min(options_.min_per_second, floor_tokens_ + seconds(now - last_) * options_.min_per_second);
+        return floor + tokens_;
+    }
+
     std::uint64_t retries() const noexcept { return retries_; }
     std::uint64_t refused() const noexcept { return refused_; }
 

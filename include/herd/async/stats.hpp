@@ -141,6 +141,16 @@ public:
         return static_cast<double>(total) / (seconds(width_) * static_cast<double>(counts_.size()));
     }
 
+    /// The count of each bucket of the window, oldest first; the last is
+    /// the bucket `now` falls in (still filling).
+    std::vector<std::uint64_t> buckets(time_point now) {
+        advance(now);
+        std::vector<std::uint64_t> out;
+        out.reserve(counts_.size());
+        for (std::size_t i = 1; i <= counts_.size(); ++i) out.push_back(counts_[(head_ + i) % counts_.size()]);
+        return out;
+    }
+
 private:
     void advance(time_point now) noexcept {
         auto slot = (now.time_since_epoch() / width_);

@@ -1,0 +1,112 @@
+// herd status: one screen on every node — reachable, Ollama version, the
+// latency of a probe, models installed and loaded (with their VRAM share).
+#include "cli/commands.hpp"
+
+#include <herd/async/task_group.hpp>
+#include <herd/herd.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace herd::cli {
+namespace {
+
+struct node_report {
+    std::string url;
+    bool reachable = false;
+    std::string version;
+    double probe_ms = 0;
+    std::string error;
+    std::vector<std::string> models; // "name (loaded, 100% VRAM)" / "name"
+};
+
+// Loaded models by name with their VRAM share, from /api/ps.
+std::map<std::string, double> loaded_models(const std::string& body) {
+    std::map<std::string, double> out;
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (!j.is_object() || !j.contains("models") || !j["models"].is_array()) return out;
+    for (const auto& m : j["models"]) {
+        if (!m.is_object() || !m.contains("name") || !m["name"].is_string()) continue;
+        auto size = m.value("size", 0.0), vram = m.value("size_vram", 0.0);
+        out[m["name"].get<std::string>()] = size > 0 ? vram / size : 0;
+    }
+    return out;
+}
+
+std::vector<std::string> describe_models(const std::string& tags, const std::string& ps) {
+    auto loaded = loaded_models(ps);
+    std::vector<std::string> out;
+    auto j = nlohmann::json::parse(tags, nullptr, false);
+    std::vector<std::string> installed;
+    if (j.is_object() && j.contains("models") && j["models"].is_array())
+        for (const auto& m : j["models"])
+            if (m.is_object() && m.contains("name") && m["name"].is_string()) installed.push_back(m["name"]);
+    for (const auto& [name, share] : loaded)
+        if (std::find(installed.begin(), installed.end(), name) == installed.end()) installed.push_back(name);
+    for (const auto& name : installed) {
+        // Shorter, as users type them: "all-minilm", not "all-minilm:latest".
+        auto shown = name.size() > 7 && name.ends_with(":latest") ? name.substr(0, name.size() - 7) : name;
+        auto it = loaded.find(name);
+        if (it == loaded.end()) out.push_back(shown);
+        else out.push_back(fmt::format("{} (loaded, {:.0f}% VRAM)", shown, it->second * 100));
+    }
+    return out;
+}
+
+awaitable<void> probe(node& n, node_report& r, duration timeout) {
+    r.url = n.name();
+    auto started = clock::now();
+    auto [ec, version] = co_await n.http().control(n.http().format("GET", "/api/version"), started + timeout);
+    r.probe_ms = seconds(clock::now() - started) * 1000;
+    if (ec || version.status != 200) {
+        r.error = ec ? ec.message() : fmt::format("GET /api/version answered {}", version.status);
+        co_return;
+    }
+    r.reachable = true;
+    auto v = nlohmann::json::parse(version.body, nullptr, false);
+    r.version = v.is_object() && v.contains("version") && v["version"].is_string() ? v["version"].get<std::string>()
+                                                                                   : "?";
+    auto deadline = clock::now() + timeout;
+    auto [tec, tags] = co_await n.http().control(n.http().format("GET", "/api/tags"), deadline);
+    auto [pec, ps] = co_await n.http().control(n.http().format("GET", "/api/ps"), deadline);
+    if (tec || tags.status != 200) r.error = "GET /api/tags failed";
+    r.models = describe_models(!tec && tags.status == 200 ? tags.body : "", !pec && ps.status == 200 ? ps.body : "");
+}
+
+void print_table(const std::vector<node_report>& reports) {
+    std::size_t width = 4;
+    for (const auto& r : reports) width = std::max(width, r.url.size());
+    fmt::print("{:<{}}  {:<9}  {:<8}  {:>9}  {}\n", "NODE", width, "REACHABLE", "VERSION", "PROBE", "MODELS");
+    for (const auto& r : reports) {
+        std::string models = r.models.empty() ? "-" : fmt::format("{}", fmt::join(r.models, ", "));
+        if (!r.error.empty()) models = r.reachable ? models + "  (" + r.error + ")" : r.error;
+        fmt::print("{:<{}}  {:<9}  {:<8}  {:>9}  {}\n", r.url, width, r.reachable ? "yes" : "no",
+                   r.reachable ? r.version : "-", r.reachable ? fmt::format("{:.1f} ms", r.probe_ms) : "-", models);
+    }
+}
+
+} // namespace
+
+int status_command(const args& a) {
+    a.allow_only({"nodes", "timeout"});
+    auto config = pool_config::from_env();
+    if (auto nodes = a.get("nodes")) config.nodes = pool_config::parse_node_list(*nodes);
+    auto timeout = from_seconds(a.real_or("timeout", 3));
+    config.connect_timeout = timeout;
+    asio::io_context io;
+    pool p(io.get_executor(), config);
+    std::vector<node_report> reports(p.size());
+    auto all = [&]() -> awaitable<void> { // named: it outlives its coroutine
+        task_group g(io.get_executor());
+        for (std::size_t i = 0; i < p.size(); ++i) g.spawn(probe(p.at(i), reports[i], timeout));
+        co_await g.join();
+    };
+    asio::co_spawn(io, all(), [&](std::exception_ptr) { io.stop(); });
+    io.run();
+    print_table(reports);
+    auto usable = static_cast<std::size_t>(std::count_if(reports.begin(), reports.end(), [](auto& r) { return r.reachable; }));
+    fmt::print("{} of {} nodes usable\n", usable, reports.size());
+    return usable > 0 ? 0 : 1;
+}
+
+} // namespace herd::cli
