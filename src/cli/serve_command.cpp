@@ -1,5 +1,6 @@
 // herd serve: the cluster behind one Ollama- and OpenAI-compatible endpoint.
 #include "cli/commands.hpp"
+#include "cli/node_args.hpp"
 
 #include "observe/routes.hpp"
 #include "serve/service.hpp"
@@ -12,11 +13,11 @@
 namespace herd::cli {
 
 int serve_command(const args& a) {
-    a.allow_only({"listen", "nodes", "model", "token", "max-queue", "max-body-mb", "grace", "port-file"});
+    auto known = node_option_names();
+    known.insert(known.end(), {"listen", "token", "max-queue", "max-body-mb", "grace", "port-file"});
+    a.allow_only(known);
     if (!a.positional().empty()) throw std::invalid_argument("herd serve takes no positional arguments");
-    auto config = pool_config::from_env();
-    if (auto nodes = a.get("nodes")) config.nodes = pool_config::parse_node_list(*nodes);
-    if (auto model = a.get("model")) config.model = *model;
+    auto config = pool_config_from_args(a);
     if (config.nodes.empty()) throw std::invalid_argument("herd serve needs nodes (--nodes, HERD_NODES or OLLAMA_HOST)");
 
     serve::service_options o;

@@ -1,6 +1,7 @@
 // herd status: one screen on every node — reachable, Ollama version, the
 // latency of a probe, models installed and loaded (with their VRAM share).
 #include "cli/commands.hpp"
+#include "cli/node_args.hpp"
 
 #include <herd/async/task_group.hpp>
 #include <herd/herd.hpp>
@@ -88,9 +89,10 @@ void print_table(const std::vector<node_report>& reports) {
 } // namespace
 
 int status_command(const args& a) {
-    a.allow_only({"nodes", "timeout"});
-    auto config = pool_config::from_env();
-    if (auto nodes = a.get("nodes")) config.nodes = pool_config::parse_node_list(*nodes);
+    auto known = node_option_names();
+    known.push_back("timeout");
+    a.allow_only(known);
+    auto config = pool_config_from_args(a);
     auto timeout = from_seconds(a.real_or("timeout", 3));
     config.connect_timeout = timeout;
     asio::io_context io;
