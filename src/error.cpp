@@ -78,6 +78,7 @@ std::string_view cause_name(std::error_code ec) noexcept {
     case errc::all_nodes_failed: return "all_nodes_failed";
     case errc::no_nodes: return "no_nodes";
     case errc::node_ejected: return "node_ejected";
+    case errc::tls_failed: return "tls_failed";
     case errc::budget_exhausted: return "budget_exhausted";
     case errc::pipeline_aborted: return "pipeline_aborted";
     }

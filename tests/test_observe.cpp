@@ -16,9 +16,9 @@ using namespace herd;
 namespace {
 
 awaitable<http::message> get(http::client& c, const char* path) {
-    auto [ec, res] = co_await c.control(c.format("GET", path), clock::now() + std::chrono::seconds(5));
-    REQUIRE_FALSE(ec);
-    co_return res;
+    auto r = co_await c.control(c.format("GET", path), clock::now() + std::chrono::seconds(5));
+    REQUIRE_FALSE(r.ec);
+    co_return r.response;
 }
 
 awaitable<void> embeds(pool& p, std::size_t n) {

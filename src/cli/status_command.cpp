@@ -57,10 +57,11 @@ std::vector<std::string> describe_models(const std::string& tags, const std::str
 awaitable<void> probe(node& n, node_report& r, duration timeout) {
     r.url = n.name();
     auto started = clock::now();
-    auto [ec, version] = co_await n.http().control(n.http().format("GET", "/api/version"), started + timeout);
+    auto [ec, version, reason] = co_await n.http().control(n.http().format("GET", "/api/version"), started + timeout);
     r.probe_ms = seconds(clock::now() - started) * 1000;
     if (ec || version.status != 200) {
-        r.error = ec ? ec.message() : fmt::format("GET /api/version answered {}", version.status);
+        r.error = ec ? (reason.empty() ? ec.message() : ec.message() + ": " + reason)
+                     : fmt::format("GET /api/version answered {}", version.status);
         co_return;
     }
     r.reachable = true;
@@ -68,10 +69,11 @@ awaitable<void> probe(node& n, node_report& r, duration timeout) {
     r.version = v.is_object() && v.contains("version") && v["version"].is_string() ? v["version"].get<std::string>()
                                                                                    : "?";
     auto deadline = clock::now() + timeout;
-    auto [tec, tags] = co_await n.http().control(n.http().format("GET", "/api/tags"), deadline);
-    auto [pec, ps] = co_await n.http().control(n.http().format("GET", "/api/ps"), deadline);
-    if (tec || tags.status != 200) r.error = "GET /api/tags failed";
-    r.models = describe_models(!tec && tags.status == 200 ? tags.body : "", !pec && ps.status == 200 ? ps.body : "");
+    auto tags = co_await n.http().control(n.http().format("GET", "/api/tags"), deadline);
+    auto ps = co_await n.http().control(n.http().format("GET", "/api/ps"), deadline);
+    bool tags_ok = !tags.ec && tags.response.status == 200, ps_ok = !ps.ec && ps.response.status == 200;
+    if (!tags_ok) r.error = "GET /api/tags failed";
+    r.models = describe_models(tags_ok ? tags.response.body : "", ps_ok ? ps.response.body : "");
 }
 
 void print_table(const std::vector<node_report>& reports) {

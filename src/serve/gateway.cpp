@@ -130,8 +130,9 @@ awaitable<nlohmann::json> gateway::models(std::string_view path) {
         for (std::size_t i = 0; i < pool_.size(); ++i) {
             g.spawn([](node& n, std::string p, duration timeout, std::optional<nlohmann::json>& into) -> awaitable<void> {
                 auto deadline = clock::now() + timeout;
-                auto [ec, res] = co_await n.http().control(n.http().format("GET", p), deadline);
-                if (ec || res.status != 200) co_return;
+                auto r = co_await n.http().control(n.http().format("GET", p), deadline);
+                const auto& res = r.response;
+                if (r.ec || res.status != 200) co_return;
                 auto j = nlohmann::json::parse(res.body, nullptr, false);
                 if (j.is_object() && j.contains("models") && j["models"].is_array()) into = std::move(j["models"]);
             }(pool_.at(i), std::string(path), pool_.config().connect_timeout + std::chrono::seconds(2), lists[i]));
@@ -156,8 +157,9 @@ awaitable<std::string> gateway::version() {
     for (std::size_t i = 0; i < pool_.size(); ++i) {
         auto& n = pool_.at(i);
         auto deadline = clock::now() + pool_.config().connect_timeout;
-        auto [ec, res] = co_await n.http().control(n.http().format("GET", "/api/version"), deadline);
-        if (ec || res.status != 200) continue;
+        auto r = co_await n.http().control(n.http().format("GET", "/api/version"), deadline);
+        const auto& res = r.response;
+        if (r.ec || res.status != 200) continue;
         auto j = nlohmann::json::parse(res.body, nullptr, false);
         if (j.is_object() && j.contains("version") && j["version"].is_string()) co_return j["version"].get<std::string>();
     }
