@@ -49,13 +49,15 @@ TEST_CASE("coalescing: an over-long text with truncate=false fails alone, every 
 
     std::set<std::size_t> bad;
     std::uint64_t expected_requests = 0;
-    SECTION("one bad text among eight: 8 -> 4+4 -> 2+2 -> 1+1") {
+    // The node's limit starts at 2: callers 0 and 1 find a free slot and go
+    // alone; 2-7 pile up and leave as one batch of six when a slot frees.
+    SECTION("one bad text among eight: alone 0, 1; 6 -> 3+3 -> 1+2 -> 1+1") {
         bad = {3};
-        expected_requests = 7;
+        expected_requests = 2 + 1 + 2 + 2 + 2;
     }
-    SECTION("two bad texts among eight, in different halves") {
+    SECTION("two bad texts among eight: 0 alone, 5 in the batch: 6 -> 3+3 -> 1+2") {
         bad = {0, 5};
-        expected_requests = 1 + 2 + 4 + 4;
+        expected_requests = 2 + 1 + 2 + 2;
     }
     std::vector<std::string> texts;
     for (std::size_t i = 0; i < 8; ++i) texts.push_back(bad.count(i) ? too_long + std::to_string(i) : test::text_for(i));

@@ -12,17 +12,16 @@
 //   factors exact, so the result is the double nearest the decimal), then
 //   to float; exact unless that double sits on a midpoint between two
 //   floats, which is checked. Every fixed-notation float Ollama writes
-//   takes this step.
+//   below 2^53 (all of an embedding's) takes this step.
 // - else fast_float's Eisel-Lemire step (compute_float, Debian's
 //   libfast-float-dev), and where it cannot decide (more than 19 digits,
 //   or too close to a halfway point), fast_float::from_chars, its exact
 //   slow path.
 // Hand-written around fast_float because its 3.9 from_chars has no JSON
-// grammar (it takes "1.", ".5", "inf", "nan") and costs
-// about as much as std::from_chars per float here (~190 vs ~220
-// instructions; this ~110, see bench/README.md).
+// grammar (it takes "1.", ".5", "inf", "nan") and costs about as much as
+// std::from_chars per float here (~190 vs ~230 instructions; this ~140,
+// see bench/README.md). Assumes the default rounding mode.
 //
-// Assumes the default rounding mode (round to nearest).
 // Returns the end of the number, or nullptr when [p, end) does not start
 // with a JSON number or the number rounds beyond FLT_MAX (strtof's
 // infinity with ERANGE). A magnitude below the smallest denormal becomes
