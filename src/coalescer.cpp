@@ -29,6 +29,7 @@ awaitable<embed_outcome> pool::impl::embed_single(std::string_view text, embed_o
         // Room on the nodes and nobody waiting: a lone caller goes at once,
         // in its own coroutine, and pays nothing for coalescing.
         ++c.in_flight;
+        coalesced_sizes.observe(1.0); // a request of one, in the sizes' histogram too
         out = co_await run_embed(c.params, one, options.priority);
         --c.in_flight;
         flush(c); // callers that piled up meanwhile

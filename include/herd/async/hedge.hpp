@@ -22,7 +22,8 @@
 //
 // Budget: each call deposits `budget_ratio` tokens, each backup spends one,
 // so backups stay below budget_ratio x calls (+ initial_tokens + a small
-// burst).
+// burst). A backup due when no token is left checks again every delay
+// until the primary ends.
 //
 // Streams (chat) are never hedged: a half-delivered answer is not
 // idempotent. The pool only hedges embeddings.
@@ -138,9 +139,15 @@ auto hedged(hedge_policy& policy, Attempt attempt)
         auto [ec] = co_await timer.async_wait(compat::use_nothrow);
         auto state = co_await ::asio::this_coro::cancellation_state;
         if (ec || detail::was_cancelled(state)) co_return std::nullopt; // the primary ended, or the call was cancelled
-        if (!policy.try_spend()) { // no budget: stay out until the primary ends
-            co_await park(timer);
-            co_return std::nullopt;
+        // No token yet: look again after another delay while the primary
+        // runs (calls keep depositing), so a burst of requests on a hung
+        // node is rescued within the budget instead of waiting for its
+        // timeout.
+        while (!policy.try_spend()) {
+            timer.expires_after(*delay);
+            auto [wec] = co_await timer.async_wait(compat::use_nothrow);
+            auto again = co_await ::asio::this_coro::cancellation_state;
+            if (wec || detail::was_cancelled(again)) co_return std::nullopt;
         }
         backup_started = backup_running = true;
         outcome r = co_await attempt(1);
