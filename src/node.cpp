@@ -127,8 +127,17 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
     co_return out;
 }
 
+bool node::stalled(time_point now, duration quiet) const noexcept {
+    // A slow node answers too, only later: wait three of its usual
+    // latencies before calling its silence a stall.
+    quiet = std::max(quiet, from_seconds(3 * latency_ewma_.value()));
+    auto oldest = http_.oldest_request();
+    return oldest && *oldest <= now - quiet && last_answer_ <= now - quiet;
+}
+
 void node::record_success(duration latency, std::size_t inputs, time_point started, time_point now,
                           std::uint64_t request_id) {
+    last_answer_ = now;
     auto before = watch_state();
     ++counters_.requests;
     counters_.inputs += inputs;
@@ -146,6 +155,7 @@ void node::record_success(duration latency, std::size_t inputs, time_point start
 void node::record_failure(const failure& f, time_point started, time_point now, bool completion,
                           std::uint64_t request_id) {
     if (f.code == errc::pipeline_aborted) return; // another request's timeout: says nothing of this node
+    last_answer_ = now;
     auto before = watch_state();
     ++counters_.requests;
     ++counters_.failures;

@@ -176,7 +176,7 @@ awaitable<embed_outcome> pool::impl::run_embed(const ollama::embed_params& param
                 }
                 co_return co_await n->embed(params, inputs, priority, attempt_deadline(*n, params.model, call_deadline),
                                             nullptr, id);
-            });
+            }, [primary, quiet = config.hedge.cold_delay] { return primary->stalled(clock::now(), quiet); });
             last = std::move(result.value);
             backup_won = result.backup_won;
         } else {

@@ -258,6 +258,47 @@ TEST_CASE("hedge: a cold policy backs up a hung first call after cold_delay, wit
     CHECK_FALSE(second.result);       // the other waits for its primary
 }
 
+TEST_CASE("hedge: a backup due without a token looks again every delay and starts once calls deposit one") {
+    asio::io_context io;
+    hedge_policy policy({.cold_delay = 500ms, .budget_ratio = 0.5, .initial_tokens = 0});
+    hedge_call hung, quick;
+    auto t0 = manual_clock::now();
+    hung.start(io, policy, 100000ms, 5ms); // deposits 0.5
+    test::advance(io, 600ms);
+    CHECK(policy.sent() == 0); // due at 500 ms, no token
+    quick.start(io, policy, 1ms, 1ms);     // deposits the other 0.5
+    test::advance(io, 10ms);
+    REQUIRE(quick.result);
+    CHECK_FALSE(hung.result);
+    test::advance(io, 400ms); // the next look, at 1000 ms, finds the token
+    REQUIRE(hung.result);
+    CHECK(hung.result->backup_won);
+    CHECK(policy.sent() == 1);
+    CHECK(hung.returned - t0 == 1005ms); // the look at 1000 ms, then the 5 ms backup
+}
+
+TEST_CASE("hedge: a primary whose target is stalled gets its backup without a token") {
+    asio::io_context io;
+    hedge_policy policy({.cold_delay = 500ms, .initial_tokens = 0});
+    std::optional<hedge_result<fake_outcome>> result;
+    bool cancelled[2] = {false, false};
+    bool stalled = false;
+    asio::co_spawn(io, [&]() -> awaitable<void> {
+        result = co_await hedged<manual_timer>(
+            policy, [&](int i) { return timed_attempt(i, i == 0 ? 100000ms : 5ms, true, cancelled[i]); },
+            [&] { return stalled; });
+    }, asio::detached);
+    test::drain(io);
+    test::advance(io, 600ms);
+    CHECK(policy.sent() == 0); // no token, not stalled: it waits
+    stalled = true;
+    test::advance(io, 500ms); // the next look sees the stall
+    REQUIRE(result);
+    CHECK(result->backup_won);
+    CHECK(cancelled[0]);
+    CHECK(policy.sent() == 1); // counted as sent, though no token was spent
+}
+
 TEST_CASE("hedge: a slow primary gets a backup, the backup wins and the loser is cancelled") {
     asio::io_context io;
     auto policy = trained_policy(10ms);

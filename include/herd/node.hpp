@@ -118,6 +118,11 @@ public:
     /// ejects it again (health.hpp), with the event.
     void record_probe(bool ok, time_point now);
     void record_cancelled() noexcept { ++counters_.cancelled; }
+    /// True when the node has requests outstanding and has answered none
+    /// (success or failure) for `quiet` (or three of its usual latencies,
+    /// if longer): it looks hung, not merely slow.
+    /// The pool then hedges its requests without spending budget.
+    bool stalled(time_point now, duration quiet) const noexcept;
 
     /// Service time of `model`'s embedding requests by size, learnt apart
     /// from the node's queue (see service_model.hpp): sizes the batch
@@ -179,6 +184,7 @@ private:
     herd::health health_;
     node_counters counters_;
     peak_ewma latency_peak_{std::chrono::seconds(2)};
+    time_point last_answer_{}; // the last success or failure heard from the node
     peak_ewma ttft_peak_{std::chrono::seconds(10)};
     ewma seconds_per_part_{0.2};
     ewma latency_ewma_{0.1};

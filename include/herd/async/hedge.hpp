@@ -23,7 +23,9 @@
 // Budget: each call deposits `budget_ratio` tokens, each backup spends one,
 // so backups stay below budget_ratio x calls (+ initial_tokens + a small
 // burst). A backup due when no token is left checks again every delay
-// until the primary ends.
+// until the primary ends. `stalled()`, when given and true at that moment,
+// lets the backup start without a token: the caller knows the primary's
+// target is hung (nothing answered), which is failure, not tail latency.
 //
 // Streams (chat) are never hedged: a half-delivered answer is not
 // idempotent. The pool only hedges embeddings.
@@ -80,6 +82,8 @@ public:
         ++sent_;
         return true;
     }
+    /// A backup started without a token (see hedged()'s `stalled`).
+    void spend_free() noexcept { ++sent_; }
     void on_backup_won() noexcept { ++won_; }
 
     std::uint64_t sent() const noexcept { return sent_; }
@@ -101,8 +105,12 @@ struct hedge_result {
     bool backup_won = false;
 };
 
-template <typename Timer = ::asio::steady_timer, typename Attempt>
-auto hedged(hedge_policy& policy, Attempt attempt)
+struct never_stalled {
+    bool operator()() const noexcept { return false; }
+};
+
+template <typename Timer = ::asio::steady_timer, typename Attempt, typename Stalled = never_stalled>
+auto hedged(hedge_policy& policy, Attempt attempt, Stalled stalled = {})
     -> awaitable<hedge_result<typename decltype(attempt(0))::value_type>> {
     using outcome = typename decltype(attempt(0))::value_type;
     policy.on_call();
@@ -144,6 +152,10 @@ auto hedged(hedge_policy& policy, Attempt attempt)
         // node is rescued within the budget instead of waiting for its
         // timeout.
         while (!policy.try_spend()) {
+            if (stalled()) {
+                policy.spend_free();
+                break;
+            }
             timer.expires_after(*delay);
             auto [wec] = co_await timer.async_wait(compat::use_nothrow);
             auto again = co_await ::asio::this_coro::cancellation_state;
