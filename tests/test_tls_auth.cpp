@@ -34,19 +34,34 @@ node_cause only_cause(pool& p, std::string_view text, asio::io_context& io) {
     return e->causes()[0];
 }
 
+// One herd-sim node behind the test's TLS terminator, and a config for it
+// dialled as `host` with `ca` trusted.
+struct tls_node {
+    test::test_certs certs = test::make_test_certs();
+    sim::cluster cluster{test::profiles({"zero"})};
+    std::unique_ptr<test::tls_terminator> tls;
+    asio::io_context io;
+
+    tls_node() {
+        cluster.start();
+        tls = std::make_unique<test::tls_terminator>(cluster.port(0), certs);
+    }
+    pool_config config(const std::filesystem::path& ca, std::string_view host = "127.0.0.1") const {
+        auto cfg = test::default_config(cluster);
+        cfg.nodes = {https_url(tls->port(), host)};
+        cfg.tls.ca_file = ca.string();
+        cfg.call_timeout = std::chrono::seconds(5); // the bound of the failing cases; retries go round until it
+        return cfg;
+    }
+};
+
 } // namespace
 
 TEST_CASE("https node: embeds and a streamed chat over verified TLS") {
-    auto certs = test::make_test_certs();
-    sim::cluster cluster(test::profiles({"zero"}));
-    cluster.start();
-    test::tls_terminator tls(cluster.port(0), certs);
-    asio::io_context io;
-    auto cfg = test::default_config(cluster);
-    cfg.nodes = {https_url(tls.port())};
-    cfg.tls.ca_file = certs.ca.string();
-    pool p(io.get_executor(), cfg);
-    REQUIRE(p.at(0).name() == https_url(tls.port()));
+    tls_node t;
+    auto& io = t.io;
+    pool p(io.get_executor(), t.config(t.certs.ca));
+    REQUIRE(p.at(0).name() == https_url(t.tls->port()));
 
     std::vector<std::string> texts;
     for (int i = 0; i < 40; ++i) texts.push_back(test::text_for(i));
@@ -61,43 +76,27 @@ TEST_CASE("https node: embeds and a streamed chat over verified TLS") {
         co_return text;
     }(p));
     CHECK_FALSE(answer.empty());
-    CHECK(tls.handshakes() >= 2); // pipelined connection(s) and the stream's own
-    CHECK(tls.failed_handshakes() == 0);
-    CHECK(cluster.counters(0).inputs == texts.size());
+    CHECK(t.tls->handshakes() >= 2); // pipelined connection(s) and the stream's own
+    CHECK(t.tls->failed_handshakes() == 0);
+    CHECK(t.cluster.counters(0).inputs == texts.size());
 }
 
 TEST_CASE("https node: a certificate from another CA fails with tls_failed naming the node and the reason") {
-    auto certs = test::make_test_certs();
-    sim::cluster cluster(test::profiles({"zero"}));
-    cluster.start();
-    test::tls_terminator tls(cluster.port(0), certs);
-    asio::io_context io;
-    auto cfg = test::default_config(cluster);
-    cfg.nodes = {https_url(tls.port())};
-    cfg.tls.ca_file = certs.other_ca.string();
-    cfg.call_timeout = std::chrono::seconds(5); // the test's bound; retries go round until it
-    pool p(io.get_executor(), cfg);
-    auto cause = only_cause(p, "hello", io);
+    tls_node t;
+    pool p(t.io.get_executor(), t.config(t.certs.other_ca));
+    auto cause = only_cause(p, "hello", t.io);
     CHECK(cause.code == errc::tls_failed);
-    CHECK(cause.node == https_url(tls.port()));
+    CHECK(cause.node == https_url(t.tls->port()));
     INFO(cause.message);
-    CHECK(cause.message.find(https_url(tls.port())) != std::string::npos);
+    CHECK(cause.message.find(https_url(t.tls->port())) != std::string::npos);
     CHECK(cause.message.find("certificate") != std::string::npos);
-    CHECK(cluster.counters(0).requests == 0); // nothing got through
+    CHECK(t.cluster.counters(0).requests == 0); // nothing got through
 }
 
 TEST_CASE("https node: the certificate must name the host dialled (an IP certificate is not 'localhost')") {
-    auto certs = test::make_test_certs();
-    sim::cluster cluster(test::profiles({"zero"}));
-    cluster.start();
-    test::tls_terminator tls(cluster.port(0), certs);
-    asio::io_context io;
-    auto cfg = test::default_config(cluster);
-    cfg.nodes = {https_url(tls.port(), "localhost")};
-    cfg.tls.ca_file = certs.ca.string();
-    cfg.call_timeout = std::chrono::seconds(5);
-    pool p(io.get_executor(), cfg);
-    auto cause = only_cause(p, "hello", io);
+    tls_node t;
+    pool p(t.io.get_executor(), t.config(t.certs.ca, "localhost"));
+    auto cause = only_cause(p, "hello", t.io);
     CHECK(cause.code == errc::tls_failed);
     INFO(cause.message);
     CHECK(cause.message.find("hostname mismatch") != std::string::npos);
