@@ -59,9 +59,13 @@ TEST_CASE("serve fairness: single queries from one connection pass a 6,000-text 
     CHECK(overlapped);
     std::sort(latencies.begin(), latencies.end());
     auto median = latencies[latencies.size() / 2];
-    INFO("median query " << std::chrono::duration<double>(median).count() << " s, list "
-                         << std::chrono::duration<double>(big_took).count() << " s");
-    // A query waits for at most a micro-batch in service, not for the list.
+    auto seconds = [](steady_clock::duration d) { return std::chrono::duration<double>(d).count(); };
+    INFO("median query " << seconds(median) << " s, slowest " << seconds(latencies.back()) << " s, list "
+                         << seconds(big_took) << " s");
+    // A query waits for at most the micro-batches already in service, not
+    // for the list: the typical query is an order of magnitude faster than
+    // the list, and none waits for half of it. Bounds relative to the list,
+    // not in seconds, so a slow machine or a sanitizer build scales both.
     CHECK(median * 10 < big_took);
-    CHECK(latencies.back() < std::chrono::seconds(2));
+    CHECK(latencies.back() * 2 < big_took);
 }
