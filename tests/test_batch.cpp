@@ -7,24 +7,8 @@
 #include <catch2/catch.hpp>
 
 using namespace herd;
-using herd::test::text_for;
-
-namespace {
-
-std::vector<std::string> corpus(std::size_t n, std::size_t from = 0) {
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < n; ++i) out.push_back(text_for(from + i));
-    return out;
-}
-
-std::size_t wrong_rows(const matrix& m, const std::vector<std::string>& texts) {
-    std::size_t wrong = 0;
-    for (std::size_t i = 0; i < texts.size(); ++i)
-        if (!test::is_rule_vector("all-minilm", texts[i], m[i], 384)) ++wrong;
-    return wrong;
-}
-
-} // namespace
+using herd::test::corpus;
+using herd::test::wrong_rows;
 
 TEST_CASE("embed_batch: every input embedded exactly once into its position") {
     auto n = GENERATE(1, 7, 10000);

@@ -9,22 +9,10 @@
 #include <numeric>
 
 using namespace herd;
-using herd::test::text_for;
+using herd::test::corpus;
+using herd::test::wrong_rows;
 
 namespace {
-
-std::vector<std::string> corpus(std::size_t n, const std::string& prefix = "") {
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < n; ++i) out.push_back(prefix + text_for(i));
-    return out;
-}
-
-std::size_t wrong_rows(const matrix& m, const std::vector<std::string>& texts) {
-    std::size_t wrong = 0;
-    for (std::size_t i = 0; i < texts.size(); ++i)
-        if (!test::is_rule_vector("all-minilm", texts[i], m[i], 384)) ++wrong;
-    return wrong;
-}
 
 std::size_t sum(const std::vector<std::size_t>& v) { return std::accumulate(v.begin(), v.end(), std::size_t{0}); }
 

@@ -2,6 +2,7 @@
 // A herd-sim cluster on loopback plus a pool config pointing at it, with
 // timeouts short enough for tests.
 
+#include <herd/matrix.hpp>
 #include <herd/pool_config.hpp>
 #include <herd/sim/embedding_rule.hpp>
 
@@ -48,6 +49,23 @@ inline std::string text_for(std::size_t i) { return "chunk " + std::to_string(i)
 inline bool is_rule_vector(std::string_view model, std::string_view text, std::span<const float> v,
                            std::size_t full_dim) {
     return sim::matches_rule(model, text, v.data(), v.size(), full_dim);
+}
+
+/// `n` texts text_for(0..n-1), each after `prefix`.
+inline std::vector<std::string> corpus(std::size_t n, const std::string& prefix = "") {
+    std::vector<std::string> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(prefix + text_for(i));
+    return out;
+}
+
+/// Rows of `m` that are not herd-sim's all-minilm vector of the text at the
+/// same index (a lost, duplicated or misplaced input shows up here).
+inline std::size_t wrong_rows(const matrix& m, const std::vector<std::string>& texts) {
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < texts.size(); ++i)
+        if (!is_rule_vector("all-minilm", texts[i], m[i], 384)) ++wrong;
+    return wrong;
 }
 
 } // namespace herd::test
