@@ -16,10 +16,11 @@
 namespace herd {
 
 // Joins concurrent single-text embeds with the same parameters into one
-// request. While the nodes have free capacity (the sum of their limits) a
-// caller sends its own text at once, in its own coroutine: a lone caller
-// pays nothing. While every slot is busy, callers pile up and leave
-// together, as one batch, when a request returns. No timer, no post: an
+// request. A caller sends its own text at once, in its own coroutine, when
+// the coalescer has nothing in flight, or fewer requests than there are
+// eligible nodes and the node the router picks is idle: a lone caller pays
+// nothing. Otherwise callers pile up and leave together, as one batch,
+// when a request returns. No timer, no post: an
 // idle pool adds no latency and a burst forms batches by itself.
 struct coalesce_waiter {
     coalesce_waiter(const executor& ex, std::string_view t, int p)

@@ -11,7 +11,9 @@
 // - more: the batch engine over every node (pool.embed_batch), which
 //   sizes each node's share by its speed (one request of 64 texts on a
 //   slow node would make the whole list wait for it).
-// Rows come back in input order in every case.
+// Rows come back in input order in every case. The call's truncate,
+// dimensions, keep_alive and options go with every node request made for
+// it; single texts share a node request only when all four are equal.
 //
 // Fairness: each connection's texts in progress are counted; a call's
 // priority on the nodes' queues falls as its connection's backlog grows
@@ -59,6 +61,9 @@ struct embed_call {
     unsigned dimensions = 0;
     bool truncate = true;
     std::string keep_alive;
+    /// Ollama's "options" as JSON text with keys sorted (so equal options
+    /// are equal text); "" for none. Calls coalesce only with equal options.
+    std::string options;
 };
 
 /// A streamed completion opened, or why not.
