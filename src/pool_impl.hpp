@@ -87,7 +87,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
 
     hedge_policy& hedge_for(const std::string& model, std::size_t inputs);
     bool eligible(node& n, const std::string& model) const;
-    /// Power of two choices among eligible nodes not in `exclude`.
+    /// The cheapest eligible node not in `exclude` (pool.cpp says why).
     node* route(const std::string& model, std::span<node* const> exclude);
     bool known_to_have(const std::string& model, std::span<node* const> exclude) const;
     time_point attempt_deadline(node& n, const std::string& model, time_point call_deadline) const;

@@ -6,9 +6,9 @@
 //   herd::matrix m = co_await pool.embed(texts);          // order kept
 //   auto [ec, w] = co_await pool.async_embed(text, herd::compat::use_nothrow);
 //
-// Routing: power of two choices over each node's cost (peak-EWMA latency x
-// (in flight + 1)), skipping ejected nodes and nodes known to lack the
-// model. Each attempt waits for a permit of the node's AIMD limiter.
+// Routing: the cheapest eligible node by cost (peak-EWMA latency x (in
+// flight + 1); one with the model loaded first), skipping ejected nodes and
+// nodes known to lack the model. Each attempt waits for its AIMD permit.
 // Hedging: a slow attempt gets a backup on another node (hedge.hpp).
 // Retries: a retryable failure (connect, reset, timeout, 5xx, 503, garbage,
 // wrong count) moves the request to another node, within the retry budget,
