@@ -411,7 +411,8 @@ struct pool::impl::batch_run {
 
 awaitable<batch_report> pool::impl::run_batch(batch_source* source, std::span<const std::string_view> texts,
                                               batch_sink* sink, matrix* whole, const batch_options& options) {
-    embed_options as_embed{options.model, options.priority, options.dimensions, options.truncate, options.keep_alive};
+    embed_options as_embed{options.model,    options.priority,   options.dimensions,
+                           options.truncate, options.keep_alive, options.options};
     auto params = params_for(as_embed);
     batch_totals totals;
     const auto id = new_request_id();

@@ -7,6 +7,13 @@
 
 namespace herd {
 
+namespace {
+
+// Nothing in flight on `n`, hedge losers still on its connections included.
+bool idle(node* n) { return n && n->in_flight() == 0 && n->http().in_flight() == 0; }
+
+} // namespace
+
 awaitable<embed_outcome> pool::impl::embed_single(std::string_view text, embed_options options) {
     embed_outcome out;
     auto state = co_await ::asio::this_coro::cancellation_state;
@@ -20,14 +27,20 @@ awaitable<embed_outcome> pool::impl::embed_single(std::string_view text, embed_o
         out = co_await run_embed(params, one, options.priority);
         co_return out;
     }
-    auto key = fmt::format("{}\n{}\n{}\n{}", params.model, params.dimensions, params.truncate, params.keep_alive);
+    auto key = fmt::format("{}\n{}\n{}\n{}\n{}", params.model, params.dimensions, params.truncate, params.keep_alive,
+                           params.options);
     auto it = coalescers.find(key);
     if (it == coalescers.end()) it = coalescers.emplace(key, coalescer{params, {}, 0}).first;
     coalescer& c = it->second;
 
-    if (c.open.empty() && c.in_flight < capacity(c.params.model)) {
-        // Room on the nodes and nobody waiting: a lone caller goes at once,
-        // in its own coroutine, and pays nothing for coalescing.
+    if (c.open.empty() && c.in_flight < capacity(c.params.model) &&
+        (c.in_flight == 0 || idle(route(c.params.model, {})))) {
+        // Nobody waiting and nothing of ours in flight, or the node a request
+        // would go to is idle: a lone caller goes at once, in its own
+        // coroutine, and pays nothing for coalescing. Otherwise it would
+        // queue behind that node's request and pay the per-request cost
+        // again; waiting here it leaves with the others when one of ours
+        // returns (one is in flight, so one will).
         ++c.in_flight;
         coalesced_sizes.observe(1.0); // a request of one, in the sizes' histogram too
         out = co_await run_embed(c.params, one, options.priority);
@@ -58,9 +71,15 @@ awaitable<embed_outcome> pool::impl::embed_single(std::string_view text, embed_o
 }
 
 std::size_t pool::impl::capacity(const std::string& model) {
+    // One request of a coalescer per node, not the nodes' concurrency
+    // limits: Ollama runs an embedding model one request at a time
+    // (whatever OLLAMA_NUM_PARALLEL says), so a second request only queues
+    // at the node and pays the per-request cost again; texts waiting here
+    // leave together, as one request, when one returns. (With the limits,
+    // 6 closed-loop single-text clients on 3 nodes were never coalesced.)
     std::size_t total = 0;
     for (auto& n : nodes)
-        if (eligible(*n, model)) total += n->limiter().limit();
+        if (eligible(*n, model)) ++total;
     return std::max<std::size_t>(total, 1);
 }
 

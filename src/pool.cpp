@@ -77,16 +77,27 @@ node* pool::impl::route(const std::string& model, std::span<node* const> exclude
     }
     if (candidates.empty()) return nullptr;
     if (candidates.size() == 1) return candidates.front();
-    // Power of two choices: two distinct random candidates, the cheaper wins.
+    // The cheapest of all, not of two random ones: the load each cost counts
+    // is this pool's own and exact (no stale view to herd on), and with one
+    // fast node among slow ones, two random picks were both slow a third of
+    // the time (3 nodes), sending a latency-bound call to a node 5x slower
+    // while the fast one was free. The scan starts at a random node so ties
+    // (idle nodes with no latency sample) spread.
     std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);
-    std::size_t a = pick(rng), b = pick(rng);
-    while (b == a) b = pick(rng);
-    node* x = candidates[a];
-    node* y = candidates[b];
-    // A node with the model loaded beats one that would have to load it.
-    if (x->model(model) != y->model(model)) return x->model(model) > y->model(model) ? x : y;
-    auto now = clock::now();
-    return x->cost(now) <= y->cost(now) ? x : y;
+    const std::size_t start = pick(rng);
+    const auto now = clock::now();
+    node* best = nullptr;
+    double best_cost = 0;
+    for (std::size_t k = 0; k < candidates.size(); ++k) {
+        node* x = candidates[(start + k) % candidates.size()];
+        const double c = x->cost(now);
+        // A node with the model loaded beats one that would have to load it.
+        if (!best || x->model(model) > best->model(model) || (x->model(model) == best->model(model) && c < best_cost)) {
+            best = x;
+            best_cost = c;
+        }
+    }
+    return best;
 }
 
 bool pool::impl::known_to_have(const std::string& model, std::span<node* const> exclude) const {
@@ -103,7 +114,7 @@ time_point pool::impl::attempt_deadline(node& n, const std::string& model, time_
 
 ollama::embed_params pool::impl::params_for(const embed_options& o) const {
     return {std::string(o.model.empty() ? std::string_view(config.model) : o.model), o.truncate, o.dimensions,
-            std::string(o.keep_alive)};
+            std::string(o.keep_alive), std::string(o.options)};
 }
 
 failure pool::impl::everyone_failed(std::vector<node_cause> causes) {
@@ -261,7 +272,7 @@ pool::~pool() {
 
 batch_options pool::impl::batch_for(const embed_options& o) const {
     return {.model = o.model, .priority = o.priority, .dimensions = o.dimensions, .truncate = o.truncate,
-            .keep_alive = o.keep_alive, .max_batch = config.max_batch};
+            .keep_alive = o.keep_alive, .options = o.options, .max_batch = config.max_batch};
 }
 
 pool_stats pool::stats() {

@@ -16,10 +16,11 @@
 namespace herd {
 
 // Joins concurrent single-text embeds with the same parameters into one
-// request. While the nodes have free capacity (the sum of their limits) a
-// caller sends its own text at once, in its own coroutine: a lone caller
-// pays nothing. While every slot is busy, callers pile up and leave
-// together, as one batch, when a request returns. No timer, no post: an
+// request. A caller sends its own text at once, in its own coroutine, when
+// the coalescer has nothing in flight, or fewer requests than there are
+// eligible nodes and the node the router picks is idle: a lone caller pays
+// nothing. Otherwise callers pile up and leave together, as one batch,
+// when a request returns. No timer, no post: an
 // idle pool adds no latency and a burst forms batches by itself.
 struct coalesce_waiter {
     coalesce_waiter(const executor& ex, std::string_view t, int p)
@@ -86,7 +87,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
 
     hedge_policy& hedge_for(const std::string& model, std::size_t inputs);
     bool eligible(node& n, const std::string& model) const;
-    /// Power of two choices among eligible nodes not in `exclude`.
+    /// The cheapest eligible node not in `exclude` (pool.cpp says why).
     node* route(const std::string& model, std::span<node* const> exclude);
     bool known_to_have(const std::string& model, std::span<node* const> exclude) const;
     time_point attempt_deadline(node& n, const std::string& model, time_point call_deadline) const;

@@ -23,6 +23,13 @@ TEST_CASE("encode_embed writes the array form with escaped strings") {
     CHECK(j["truncate"] == false);
     CHECK(j["dimensions"] == 64);
     CHECK(j["keep_alive"] == "5m");
+    CHECK_FALSE(j.contains("options"));
+}
+
+TEST_CASE("encode_embed sends options as the object text it was given") {
+    std::vector<std::string_view> inputs{"a"};
+    auto body = ollama::encode_embed({.model = "m", .options = R"({"num_ctx":128,"seed":7})"}, inputs);
+    CHECK(body == R"({"model":"m","input":["a"],"options":{"num_ctx":128,"seed":7}})");
 }
 
 TEST_CASE("decode_embed reads exponent floats straight into the matrix") {

@@ -5,6 +5,7 @@
 
 #include "test_sim_client.hpp"
 
+#include "http/ascii.hpp"
 #include "serve/http_server.hpp"
 #include "serve/router.hpp"
 
@@ -309,10 +310,21 @@ TEST_CASE("http_server: Expect: 100-continue gets 100 Continue before the body")
     });
     running_server s(r);
     client c(s.port());
-    c.send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    c.send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-Continue\r\n\r\n");
     CHECK(c.read_raw() == "HTTP/1.1 100 Continue\r\n\r\n");
     c.send("hello");
     CHECK(c.read().msg.body == "hello");
+}
+
+TEST_CASE("http::iequals: ASCII letters fold, nothing else does") {
+    using herd::http::iequals;
+    STATIC_REQUIRE(iequals("100-Continue", "100-continue"));
+    CHECK(iequals("", ""));
+    CHECK(iequals("KEEP-alive", "keep-ALIVE"));
+    CHECK_FALSE(iequals("close", "closed"));
+    CHECK_FALSE(iequals("a-b", "a_b"));
+    CHECK_FALSE(iequals("[", "{")); // '[' is 'Z' + 1 and '{' is 'z' + 1: not letters
+    CHECK_FALSE(iequals("\xC4", "\xE4")); // Latin-1 A-umlaut and a-umlaut: not ASCII
 }
 
 TEST_CASE("http_server: connection ids tell connections apart") {

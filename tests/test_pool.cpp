@@ -184,3 +184,27 @@ TEST_CASE("pool_config from the environment") {
     CHECK(pool_config::from_env().nodes == std::vector<std::string>{"127.0.0.1:3"});
     unsetenv("OLLAMA_HOST");
 }
+
+TEST_CASE("pool: a single text goes to the cheapest node, not the cheaper of two random ones") {
+    // One fast node between two slow ones: power of two choices would draw
+    // the two slow ones together a third of the time.
+    auto slow = sim::profile("cpu");
+    slow.request_overhead = std::chrono::milliseconds(200);
+    sim::cluster cluster({slow, sim::profile("zero"), slow});
+    cluster.start();
+    asio::io_context io;
+    auto cfg = test::default_config(cluster);
+    cfg.hedge.enabled = false; // a backup would blur which node the router picked
+    pool p(io.get_executor(), cfg);
+    auto one_by_one = [&p](int n) -> awaitable<void> {
+        for (int i = 0; i < n; ++i) {
+            auto text = text_for(static_cast<std::size_t>(i));
+            co_await p.embed(text);
+        }
+    };
+    test::run(io, one_by_one(3)); // a node with no latency yet costs 0: each answers once
+    for (std::size_t i = 0; i < 3; ++i) cluster.reset_counters(i);
+    test::run(io, one_by_one(30));
+    CHECK(cluster.counters(1).inputs == 30);
+    CHECK(cluster.counters(0).embed_requests + cluster.counters(2).embed_requests == 0);
+}

@@ -10,6 +10,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <future>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -103,6 +105,71 @@ TEST_CASE("serve ollama: /api/embeddings (legacy)") {
     auto no_model = roundtrip(f.port(), "POST", "/api/embeddings", R"({"prompt":"x"})");
     CHECK(no_model.msg.status == 400);
     CHECK(no_model.msg.body == R"({"error":"model is required"})");
+}
+
+namespace {
+
+// Inputs the nodes embedded per options text, summed over the cluster.
+std::map<std::string, std::uint64_t> inputs_by_options(const serve_fixture& f) {
+    std::map<std::string, std::uint64_t> out;
+    for (std::size_t i = 0; i < f.cluster.size(); ++i)
+        for (const auto& [text, n] : f.cluster.counters(i).embed_options) out[text] += n.inputs;
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("serve ollama: options reach the nodes on every path; {} and null are none") {
+    serve_fixture f(two_zero());
+    const json a{{"num_ctx", 128}}, b{{"seed", 2}, {"num_ctx", 64}}, c{{"num_ctx", 32}};
+    auto one = post_json(f.port(), "/api/embed", {{"model", "all-minilm"}, {"input", "one"}, {"options", a}});
+    CHECK(rule_row(one["embeddings"][0], "all-minilm", "one"));
+    json three = json::array({"x", "y", "z"});
+    auto list = post_json(f.port(), "/api/embed", {{"model", "all-minilm"}, {"input", three}, {"options", a}});
+    REQUIRE(list["embeddings"].size() == 3);
+    json many = json::array();
+    for (int i = 0; i < 100; ++i) many.push_back(herd::test::text_for(i));
+    auto big = post_json(f.port(), "/api/embed", {{"model", "all-minilm"}, {"input", many}, {"options", b}});
+    REQUIRE(big["embeddings"].size() == 100);
+    auto legacy = post_json(f.port(), "/api/embeddings", {{"model", "all-minilm"}, {"prompt", "hi"}, {"options", c}});
+    CHECK(rule_row(legacy["embedding"], "all-minilm", "hi"));
+    post_json(f.port(), "/api/embed", {{"model", "all-minilm"}, {"input", "e"}, {"options", json::object()}});
+    post_json(f.port(), "/api/embed", {{"model", "all-minilm"}, {"input", "n"}, {"options", nullptr}});
+
+    auto seen = inputs_by_options(f);
+    CHECK(seen[a.dump()] == 4);
+    CHECK(seen[b.dump()] >= 100); // the batch engine's backup tasks may repeat some
+    CHECK(seen[c.dump()] == 1);
+    CHECK(seen[""] == 2);
+    CHECK(seen.size() == 4);
+
+    auto bad = roundtrip(f.port(), "POST", "/api/embed", R"({"model":"all-minilm","input":"x","options":5})");
+    CHECK(bad.msg.status == 400);
+    CHECK(bad.msg.body == R"({"error":"json: cannot unmarshal number into Go struct field EmbedRequest.options of )"
+                          R"(type map[string]interface {}"})");
+}
+
+TEST_CASE("serve ollama: concurrent single texts with different options never share a node request") {
+    serve_fixture f(two_zero());
+    constexpr int clients = 12;
+    std::vector<std::future<reply>> replies;
+    for (int i = 0; i < clients; ++i) {
+        json body{{"model", "all-minilm"}, {"input", herd::test::text_for(i)}, {"options", {{"num_ctx", 100 + i % 3}}}};
+        replies.push_back(std::async(std::launch::async, [&f, s = body.dump()] {
+            return roundtrip(f.port(), "POST", "/api/embed", s);
+        }));
+    }
+    for (int i = 0; i < clients; ++i) {
+        auto r = replies[i].get();
+        INFO("client " << i);
+        REQUIRE(r.msg.status == 200);
+        CHECK(rule_row(json::parse(r.msg.body)["embeddings"][0], "all-minilm", herd::test::text_for(i)));
+    }
+    // A request that mixed options would have carried one of them for texts of another.
+    auto seen = inputs_by_options(f);
+    const std::map<std::string, std::uint64_t> want{
+        {R"({"num_ctx":100})", 4}, {R"({"num_ctx":101})", 4}, {R"({"num_ctx":102})", 4}};
+    CHECK(seen == want);
 }
 
 TEST_CASE("serve ollama: chat and generate, streamed as NDJSON and whole") {

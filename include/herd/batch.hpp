@@ -97,6 +97,7 @@ struct batch_options {
     unsigned dimensions = 0;
     bool truncate = true;
     std::string_view keep_alive;
+    std::string_view options;    ///< as embed_options::options
     std::size_t min_batch = 1;   ///< texts per request, lower bound
     std::size_t max_batch = 64;  ///< texts per request, upper bound
     duration target_request_time = std::chrono::milliseconds(300);

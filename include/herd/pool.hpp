@@ -6,9 +6,9 @@
 //   herd::matrix m = co_await pool.embed(texts);          // order kept
 //   auto [ec, w] = co_await pool.async_embed(text, herd::compat::use_nothrow);
 //
-// Routing: power of two choices over each node's cost (peak-EWMA latency x
-// (in flight + 1)), skipping ejected nodes and nodes known to lack the
-// model. Each attempt waits for a permit of the node's AIMD limiter.
+// Routing: the cheapest eligible node by cost (peak-EWMA latency x (in
+// flight + 1); one with the model loaded first), skipping ejected nodes and
+// nodes known to lack the model. Each attempt waits for its AIMD permit.
 // Hedging: a slow attempt gets a backup on another node (hedge.hpp).
 // Retries: a retryable failure (connect, reset, timeout, 5xx, 503, garbage,
 // wrong count) moves the request to another node, within the retry budget,
@@ -78,6 +78,11 @@ struct embed_options {
     unsigned dimensions = 0;  ///< truncate vectors to this many values
     bool truncate = true;     ///< let the node truncate over-long inputs
     std::string_view keep_alive; ///< e.g. "10m"; empty: node default
+    /// Ollama's "options" (e.g. {"num_ctx":256}) as a JSON object's text,
+    /// sent as it is; empty: none. Not checked here: text that is not a
+    /// JSON object makes the node answer 400 (bad_request). Single texts
+    /// are coalesced only with others whose options text is the same.
+    std::string_view options;
 };
 
 class pool {
@@ -196,8 +201,9 @@ public:
 
     /// One text's embedding. Concurrent calls for the same model and
     /// options are coalesced into one /api/embed request when
-    /// pool_config::coalesce is on and every node's slots are busy (a call
-    /// with a free slot sends its own text at once). The vector is the
+    /// pool_config::coalesce is on and such calls have a request in flight
+    /// while the node the router picks is busy (otherwise a call sends its
+    /// own text at once). The vector is the
     /// decoded row itself (no copy). No exception is thrown on success.
     awaitable<std::vector<float>> embed(std::string_view text, embed_options options = {});
 

@@ -38,7 +38,7 @@ void append_json_string(std::string& out, std::string_view text, bool escape_htm
 }
 
 std::string encode_embed(const embed_params& params, std::span<const std::string_view> inputs) {
-    std::size_t size = 64 + params.model.size();
+    std::size_t size = 64 + params.model.size() + params.options.size();
     for (auto in : inputs) size += in.size() + 4;
     std::string out;
     out.reserve(size);
@@ -55,6 +55,10 @@ std::string encode_embed(const embed_params& params, std::span<const std::string
     if (!params.keep_alive.empty()) {
         out += ",\"keep_alive\":";
         append_json_string(out, params.keep_alive);
+    }
+    if (!params.options.empty()) {
+        out += ",\"options\":";
+        out += params.options;
     }
     out += "}";
     return out;

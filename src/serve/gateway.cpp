@@ -41,7 +41,7 @@ awaitable<embed_answer> gateway::embed(const embed_call& call, std::uint64_t con
     } release_backlog{this, connection, n};
     const int priority = priority_for(connection);
     embed_options opts{.model = call.model, .priority = priority, .dimensions = call.dimensions,
-                       .truncate = call.truncate, .keep_alive = call.keep_alive};
+                       .truncate = call.truncate, .keep_alive = call.keep_alive, .options = call.options};
     std::vector<std::string_view> views(call.texts.begin(), call.texts.end());
 
     if (n == 1) {
@@ -65,7 +65,7 @@ awaitable<embed_answer> gateway::embed(const embed_call& call, std::uint64_t con
         co_return out;
     }
     batch_options bo{.model = call.model, .priority = priority, .dimensions = call.dimensions,
-                     .truncate = call.truncate, .keep_alive = call.keep_alive};
+                     .truncate = call.truncate, .keep_alive = call.keep_alive, .options = call.options};
     try {
         out.vectors = co_await pool_.embed_batch(views, bo);
     } catch (const herd::error& e) {

@@ -7,11 +7,16 @@
 // Spreading an embedding call of n texts:
 // - n = 1: pool.embed(text), so concurrent single texts from every client
 //   are coalesced into shared node requests;
-// - 1 < n <= one_request: one resilient request (pool.embed_request);
+// - 1 < n <= one_request (64, what one node request holds): one resilient
+//   request (pool.embed_request) to the node the router finds cheapest;
+//   concurrent list callers each running the batch engine would each hand
+//   every slow node a share and wait for it (measured: 6 clients sending
+//   lists of 64 got 0.7x the fast node alone through the batch engine);
 // - more: the batch engine over every node (pool.embed_batch), which
-//   sizes each node's share by its speed (one request of 64 texts on a
-//   slow node would make the whole list wait for it).
-// Rows come back in input order in every case.
+//   sizes each node's share by its speed.
+// Rows come back in input order in every case. The call's truncate,
+// dimensions, keep_alive and options go with every node request made for
+// it; single texts share a node request only when all four are equal.
 //
 // Fairness: each connection's texts in progress are counted; a call's
 // priority on the nodes' queues falls as its connection's backlog grows
@@ -46,7 +51,7 @@ struct gateway_options {
     std::size_t max_queue = 512;
     /// Lists up to this many texts go as one request; longer ones to the
     /// batch engine.
-    std::size_t one_request = 8;
+    std::size_t one_request = 64;
     /// Texts in progress on a connection up to which its calls run at high
     /// priority (see fairness above).
     std::size_t small_list = 64;
@@ -59,6 +64,9 @@ struct embed_call {
     unsigned dimensions = 0;
     bool truncate = true;
     std::string keep_alive;
+    /// Ollama's "options" as JSON text with keys sorted (so equal options
+    /// are equal text); "" for none. Calls coalesce only with equal options.
+    std::string options;
 };
 
 /// A streamed completion opened, or why not.

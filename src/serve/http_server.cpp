@@ -1,11 +1,12 @@
 #include "serve/http_server.hpp"
 
+#include "http/ascii.hpp"
+
 #include <herd/async/race.hpp>
 
 #include <fmt/format.h>
 
 #include <array>
-#include <cctype>
 #include <ctime>
 #include <deque>
 #include <stdexcept>
@@ -18,14 +19,6 @@ using compat::use_nothrow;
 using steady_clock = std::chrono::steady_clock;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
 
 // "Mon, 30 Nov 2026 10:04:14 GMT"
 std::string http_date() {
@@ -194,7 +187,7 @@ private:
             }
             if (!r.complete) {
                 ask = !sent_continue_ && !busy_ && queue_.empty() && parser_.headers_done() &&
-                      iequals(parser_.current().header("expect"), "100-continue");
+                      http::iequals(parser_.current().header("expect"), "100-continue");
                 break;
             }
             sent_continue_ = false;

@@ -32,9 +32,9 @@ awaitable<void> send_failure(response& res, const failure& f, std::string_view m
     co_await send_error(res, status, text);
 }
 
-// model, truncate, dimensions, keep_alive of an embed body; false (and the
-// 400 text in `error`) when a field has the wrong type.
-bool embed_params_of(const json& body, embed_call& call, std::string& error) {
+// model, truncate, dimensions, keep_alive, options of an embed body; false
+// (and the 400 text in `error`) when a field has the wrong type.
+bool embed_params_of(const json& body, bool legacy, embed_call& call, std::string& error) {
     if (body.contains("model") && body["model"].is_string()) call.model = body["model"].get<std::string>();
     if (body.contains("truncate") && body["truncate"].is_boolean()) call.truncate = body["truncate"].get<bool>();
     if (body.contains("dimensions") && !body["dimensions"].is_null()) {
@@ -53,6 +53,17 @@ bool embed_params_of(const json& body, embed_call& call, std::string& error) {
         }
         call.keep_alive = *k;
     }
+    if (body.contains("options") && !body["options"].is_null()) {
+        const json& o = body["options"];
+        if (!o.is_object()) {
+            // Go's text for the field's type.
+            std::string_view kind = o.is_string() ? "string" : o.is_boolean() ? "bool" : o.is_array() ? "array" : "number";
+            error = fmt::format("json: cannot unmarshal {} into Go struct field {}.options of type map[string]interface {{}}",
+                                kind, legacy ? "EmbeddingRequest" : "EmbedRequest");
+            return false;
+        }
+        if (!o.empty()) call.options = o.dump(); // nlohmann's objects are sorted: equal options, equal text
+    }
     return true;
 }
 
@@ -61,7 +72,7 @@ awaitable<void> embed(gateway& g, request& req, response& res, bool legacy) {
     if (!body.error.empty()) co_return co_await send_error(res, 400, body.error);
     embed_call call;
     std::string error;
-    if (!embed_params_of(body.value, call, error)) co_return co_await send_error(res, 400, error);
+    if (!embed_params_of(body.value, legacy, call, error)) co_return co_await send_error(res, 400, error);
     if (legacy) {
         if (call.model.empty()) co_return co_await send_error(res, 400, "model is required");
         const json& p = body.value.contains("prompt") ? body.value["prompt"] : json();

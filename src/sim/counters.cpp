@@ -36,17 +36,35 @@ constexpr field fields[] = {
 void to_json(nlohmann::json& j, const node_counters& c) {
     j = nlohmann::json::object();
     for (const auto& f : fields) j[f.name] = c.*f.snap;
+    auto& by = j["embed_options"] = nlohmann::json::object();
+    for (const auto& [text, n] : c.embed_options) by[text] = {{"requests", n.requests}, {"inputs", n.inputs}};
 }
 
-node_counters live_counters::snapshot() const noexcept {
+node_counters live_counters::snapshot() const {
     node_counters s;
     for (const auto& f : fields) s.*f.snap = (this->*f.live).load(std::memory_order_relaxed);
+    std::lock_guard lock(options_mutex_);
+    s.embed_options = embed_options_;
     return s;
 }
 
-void live_counters::reset() noexcept {
+void live_counters::reset() {
     for (const auto& f : fields)
         if (f.total) (this->*f.live).store(0, std::memory_order_relaxed);
+    std::lock_guard lock(options_mutex_);
+    embed_options_.clear();
+}
+
+void live_counters::add_embed_options(const std::string& options_text, std::uint64_t inputs) {
+    static const std::string overflow = "...";
+    std::lock_guard lock(options_mutex_);
+    auto it = embed_options_.find(options_text);
+    if (it == embed_options_.end()) {
+        const std::string& key = embed_options_.size() < 64 ? options_text : overflow;
+        it = embed_options_.try_emplace(key).first;
+    }
+    ++it->second.requests;
+    it->second.inputs += inputs;
 }
 
 } // namespace herd::sim

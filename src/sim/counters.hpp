@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
 
 namespace herd::sim {
 
@@ -21,6 +24,14 @@ struct node_counters {
     std::uint64_t queue = 0;          ///< now waiting for a slot
     std::uint64_t active = 0;         ///< now being computed
     std::uint64_t chat_requests = 0, generate_requests = 0;
+    /// Successful /api/embed requests and their texts by the request's
+    /// "options" object (its JSON text, keys sorted; "" for none), so tests
+    /// see which options reached the node and which texts shared a request.
+    struct options_count {
+        std::uint64_t requests = 0, inputs = 0;
+        bool operator==(const options_count&) const = default;
+    };
+    std::map<std::string, options_count> embed_options;
 };
 
 void to_json(nlohmann::json& j, const node_counters& c);
@@ -36,9 +47,18 @@ public:
     static void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
     static void sub(counter& c, std::uint64_t n = 1) noexcept { c.fetch_sub(n, std::memory_order_relaxed); }
 
-    node_counters snapshot() const noexcept;
+    node_counters snapshot() const;
     /// Zeroes the totals; queue and active describe the present and stay.
-    void reset() noexcept;
+    void reset();
+
+    /// Counts one successful embed request of `inputs` texts with options
+    /// `options_text`. At most 64 distinct texts are kept (later ones
+    /// count under "..."): a test's handful, bounded against a long run.
+    void add_embed_options(const std::string& options_text, std::uint64_t inputs);
+
+private:
+    mutable std::mutex options_mutex_;
+    std::map<std::string, node_counters::options_count> embed_options_;
 };
 
 } // namespace herd::sim

@@ -27,9 +27,12 @@ std::variant<embed_request, api_error> parse_embed(std::string_view body, bool l
                      !read_go_field(j, owner, "dimensions", dimensions, err))))
         return bad_request(err);
     r.dimensions = dimensions > 0 ? static_cast<std::size_t>(dimensions) : 0; // <= 0: the full vector
-    if (auto o = j.find("options"); o != j.end() && !o->is_null() && !o->is_object())
-        return bad_request("json: cannot unmarshal " + std::string(go_kind(*o)) + " into Go struct field " +
-                           std::string(owner) + ".options of type map[string]interface {}");
+    if (auto o = j.find("options"); o != j.end() && !o->is_null()) {
+        if (!o->is_object())
+            return bad_request("json: cannot unmarshal " + std::string(go_kind(*o)) + " into Go struct field " +
+                               std::string(owner) + ".options of type map[string]interface {}");
+        r.options = o->dump();
+    }
     try {
         r.keep_alive = keep_alive_from_json(j);
     } catch (const std::invalid_argument& e) {

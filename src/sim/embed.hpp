@@ -24,6 +24,7 @@ struct embed_request {
     std::size_t dimensions = 0; ///< 0 (also for <= 0 or >= the model's): the full vector
     std::optional<std::chrono::nanoseconds> keep_alive;
     bool legacy = false;        ///< /api/embeddings {model, prompt}
+    std::string options;        ///< the "options" object's JSON text, keys sorted; "" when absent or null
 };
 
 /// Reads an embed request body (`legacy`: /api/embeddings) with Ollama's

@@ -73,7 +73,10 @@ awaitable<bool> node::api_embed(exchange& x, const http::message& m, bool legacy
     render_embed(x.s.body, r, ms->spec.dim, cache_, wrong, {since(start), load, tokens});
     // Counted before the answer leaves (a client holding its vectors sees
     // them counted); a body cut by reset_mid_body is no success.
-    if (!x.f->reset_mid_body) live_counters::add(counters_.inputs, r.inputs.size());
+    if (!x.f->reset_mid_body) {
+        live_counters::add(counters_.inputs, r.inputs.size());
+        counters_.add_embed_options(r.options, r.inputs.size());
+    }
     co_return co_await reply(x, 200, wire::json_type, x.s.body);
 }
 

@@ -1,5 +1,6 @@
 #include "sim/session.hpp"
 
+#include "http/ascii.hpp"
 #include "sim/wire.hpp"
 
 #include <cstdio>
@@ -12,14 +13,6 @@ using compat::use_nothrow;
 namespace {
 
 constexpr std::size_t read_buffer_size = 32 * 1024;
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
 
 } // namespace
 
@@ -45,7 +38,7 @@ awaitable<std::optional<http::message>> session::next_request() {
             // sends it when the handler reads the body, even one that came
             // along with the head.
             const bool ask = !sent_continue && parser_.headers_done() &&
-                             iequals(parser_.current().header("expect"), "100-continue");
+                             http::iequals(parser_.current().header("expect"), "100-continue");
             if (r.complete) {
                 auto m = parser_.take();
                 if (ask && !m.body.empty() && !co_await write("HTTP/1.1 100 Continue\r\n\r\n")) co_return std::nullopt;

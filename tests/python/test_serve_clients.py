@@ -1,7 +1,7 @@
 """The official `ollama` and `openai` Python clients, unchanged, against
 `herd serve` over herd-sim nodes: embed one text and a list, the legacy
-endpoint, chat streamed and whole, generate, list models, errors, bearer
-authentication, and a graceful SIGTERM. Every vector is checked against
+endpoint, `options` reaching the nodes, chat streamed and whole, generate,
+list models, errors, bearer authentication, and a graceful SIGTERM. Every vector is checked against
 herd-sim's rule.
 
 usage: python test_serve_clients.py HERD_EXE HERD_SIM_EXE
@@ -9,12 +9,14 @@ Exits 0 when every check passed, 1 otherwise (the first failure printed).
 """
 
 import base64
+import json
 import os
 import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import herd_rule  # noqa: E402
@@ -83,6 +85,22 @@ def ollama_checks(host):
         check(e.status_code == 401, f"no token: 401, got {e.status_code}")
 
 
+def options_checks(host, urls):
+    """`options` goes to the nodes as the client sent it (herd-sim counts the
+    texts it embedded per options object, keys sorted)."""
+    c = ollama.Client(host=host, headers={"Authorization": f"Bearer {TOKEN}"})
+    opts = {"num_ctx": 64, "seed": 7}
+    r = c.embed(model=MODEL, input=["with options a", "with options b"], options=opts)
+    check_vector(r.embeddings[1], "with options b")
+    seen = {}
+    for u in urls:
+        with urllib.request.urlopen(u + "/_sim/counters", timeout=5) as f:
+            for text, n in json.load(f)["embed_options"].items():
+                seen[text] = seen.get(text, 0) + n["inputs"]
+    key = json.dumps(opts, sort_keys=True, separators=(",", ":"))
+    check(seen.get(key) == 2, f"options reached the nodes: {seen}")
+
+
 def openai_checks(host):
     c = openai.OpenAI(base_url=host + "/v1", api_key=TOKEN, max_retries=0)
     one = c.embeddings.create(model=MODEL, input="hello world")  # the client asks for base64
@@ -136,6 +154,7 @@ def main(argv):
             port = wait_for_file(port_file, serve)[0]
             host = f"http://127.0.0.1:{port}"
             ollama_checks(host)
+            options_checks(host, urls)
             print("ollama client: ok")
             openai_checks(host)
             print("openai client: ok")

@@ -25,6 +25,7 @@ struct embed_params {
     bool truncate = true;
     unsigned dimensions = 0;  ///< 0: the model's own dimension
     std::string keep_alive;   ///< empty: the server's default
+    std::string options;      ///< a JSON object's text sent as "options"; empty: none
 };
 
 struct embed_reply {
