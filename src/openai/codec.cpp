@@ -86,17 +86,10 @@ bool fast_decode(std::string_view body, ollama::embed_reply& reply) {
             } else if (text == "index") {
                 if (index != no_index || !s.unsigned_number(index)) return false;
             } else if (text == "embedding") {
-                if (row || !s.eat('[')) return false;
+                if (row) return false;
                 row = true;
                 std::size_t start = values.size();
-                if (!s.eat(']')) {
-                    do {
-                        float f;
-                        if (!s.number(f)) return false;
-                        values.push_back(f);
-                    } while (s.eat(','));
-                    if (!s.eat(']')) return false;
-                }
+                if (!s.float_array(values)) return false;
                 std::size_t n = values.size() - start;
                 if (order.empty()) dim = n;
                 else if (n != dim) return false;
