@@ -7,6 +7,7 @@
 //   bench_protocol --benchmark_min_time=0.5
 #include <herd/http/parser.hpp>
 #include <herd/ollama/codec.hpp>
+#include <herd/openai/codec.hpp>
 
 #include "sim/embed.hpp"
 #include <herd/sim/embedding_rule.hpp>
@@ -152,6 +153,33 @@ void BM_decode_embed(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
 }
 BENCHMARK(BM_decode_embed)->Arg(1)->Arg(64);
+
+// openai::decode_embeddings on the same vectors as a /v1/embeddings body
+// (herd-sim's), rows in order (range(1) = 0) or last index first (1: the
+// decoder puts them back in order).
+void BM_decode_openai_embeddings(benchmark::State& state) {
+    const auto rows = static_cast<std::size_t>(state.range(0));
+    sim::embed_request r;
+    r.model = "mxbai-embed-large";
+    for (std::size_t i = 0; i < rows; ++i) r.inputs.push_back(bench::text_for(i));
+    sim::vector_cache cache;
+    std::string body;
+    sim::render_openai_embed(body, r, dim, cache, 0, rows * 26, state.range(1) != 0);
+    ollama::embed_reply reply;
+    for (auto _ : state) {
+        auto f = openai::decode_embeddings(body, reply);
+        if (f) {
+            state.SkipWithError(f.describe().c_str());
+            return;
+        }
+        benchmark::DoNotOptimize(reply.embeddings.data());
+    }
+    if (reply.embeddings.rows() != rows || reply.embeddings.dim() != dim) state.SkipWithError("wrong shape");
+    state.counters["floats/s"] = benchmark::Counter(static_cast<double>(rows * dim * state.iterations()),
+                                                    benchmark::Counter::kIsRate);
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
+}
+BENCHMARK(BM_decode_openai_embeddings)->Args({64, 0})->Args({64, 1});
 
 // The same vectors with every float in exponent form ("3.0517578e-02"):
 // the worst case of number parsing (Go's encoder writes exponents only for

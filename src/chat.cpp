@@ -1,131 +1,16 @@
 // Chat and generate: model-aware routing, streams with failover before the
 // first part, pre-warming and the model catalogue refresh.
+#include "completion_stream_state.hpp"
 #include "pool_impl.hpp"
 
 #include <herd/async/task_group.hpp>
-#include <herd/http/stream.hpp>
-#include <herd/ollama/ndjson.hpp>
+#include <herd/openai/codec.hpp>
 
 #include <fmt/format.h>
 
-#include <deque>
 #include <limits>
 
 namespace herd {
-
-namespace {
-
-// A pump() failure that is the call's deadline, not the node's: reported
-// as errc::timeout but never recorded against the node.
-const std::error_code call_timed_out = ::asio::error::timed_out;
-
-} // namespace
-
-struct completion_stream::state {
-    std::unique_ptr<http::body_stream> body;
-    ollama::ndjson_splitter lines;
-    std::deque<chat_part> ready;
-    semaphore::permit permit;
-    herd::node* source = nullptr; // qualified: completion_stream::node() hides the type
-    std::shared_ptr<herd::node> keep; // the source, removed from its pool meanwhile, lives on
-    time_point started{};
-    duration idle_timeout{};
-    time_point call_deadline = time_point::max(); // pool_config::call_timeout, for whole answers
-    std::string received;
-    std::size_t handed_out = 0;
-    bool done = false;
-    failure broken; // a bad or error line: raised once the parts before it are out
-
-    // Parses complete lines into parts, up to the first bad one.
-    void drain_lines() {
-        chat_part part;
-        std::string error_text;
-        while (!broken) {
-            auto line = lines.next();
-            if (!line) break;
-            if (!ollama::parse_part(*line, part, error_text))
-                broken = failure{errc::protocol_error, "not a JSON object in the stream: " + line->substr(0, 200)};
-            else if (!error_text.empty())
-                broken = failure{errc::stream_error, error_text};
-            else
-                ready.push_back(std::move(part));
-        }
-    }
-
-    // Reads until a part is ready or the stream ends.
-    awaitable<failure> pump() {
-        while (ready.empty() && !broken) { // read() hands out buffered bytes before it ends
-            std::error_code ec;
-            auto idle_deadline = clock::now() + idle_timeout;
-            auto piece = co_await body->read(std::min(idle_deadline, call_deadline), ec);
-            if (ec == errc::timeout && clock::now() >= call_deadline && call_deadline < idle_deadline)
-                co_return failure{call_timed_out, "the call took longer than pool_config::call_timeout"};
-            if (ec) co_return failure{ec, ec == errc::timeout ? "no part within the idle timeout" : ec.message()};
-            if (!piece) break;
-            if (!lines.feed(*piece)) co_return failure{errc::body_too_large, "a stream line exceeds the limit"};
-            drain_lines();
-        }
-        if (ready.empty() && !broken && body->finished() && !lines.rest().empty()) {
-            lines.feed("\n"); // last line without its newline
-            drain_lines();
-        }
-        co_return ready.empty() ? broken : failure{};
-    }
-
-    void finish() {
-        done = true;
-        permit.release();
-        body->close();
-    }
-};
-
-completion_stream::completion_stream() noexcept = default;
-completion_stream::completion_stream(std::unique_ptr<state> s) : s_(std::move(s)) {}
-completion_stream::completion_stream(completion_stream&&) noexcept = default;
-completion_stream& completion_stream::operator=(completion_stream&&) noexcept = default;
-completion_stream::~completion_stream() { cancel(); }
-
-void completion_stream::cancel() {
-    if (s_ && !s_->done) {
-        s_->source->record_cancelled();
-        s_->finish();
-    }
-}
-
-const std::string& completion_stream::node() const { return s_->source->name(); }
-std::size_t completion_stream::parts() const noexcept { return s_->handed_out; }
-const std::string& completion_stream::received() const { return s_->received; }
-
-awaitable<std::optional<chat_part>> completion_stream::next() {
-    auto& s = *s_;
-    if (s.done && s.ready.empty()) co_return std::nullopt;
-    if (s.ready.empty()) {
-        auto started = clock::now();
-        auto f = co_await s.pump();
-        if (f.code == ::asio::error::operation_aborted || f.code == call_timed_out) {
-            cancel(); // the caller's doing, not the node's
-            if (f.code == call_timed_out) f.code = errc::timeout;
-            f.raise();
-        }
-        if (!f && s.ready.empty()) f = failure{errc::connection_lost, "the stream ended without a final part"};
-        if (f) {
-            s.source->record_failure(f, started, clock::now(), true);
-            s.finish();
-            f.message = fmt::format("{} failed after {} parts ({} characters received): {}", s.source->name(),
-                                    s.handed_out, s.received.size(), f.describe());
-            f.raise();
-        }
-    }
-    chat_part part = std::move(s.ready.front());
-    s.ready.pop_front();
-    ++s.handed_out;
-    s.received += part.content;
-    if (part.done) {
-        s.source->record_completion(clock::now() - s.started, s.handed_out);
-        s.finish();
-    }
-    co_return part;
-}
 
 namespace {
 
@@ -200,6 +85,7 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
     body["stream"] = true;
     const std::string payload = body.dump();
     const char* path = req.is_chat() ? "/api/chat" : "/api/generate";
+    std::string openai_payload; // made when an OpenAI-compatible node is tried
     int priority = req.mode() == routing_mode::background ? semaphore::min_priority : req.priority();
     std::size_t attempts = req.mode() == routing_mode::reliable ? config.retry.max_attempts * 2 : config.retry.max_attempts;
     auto call_timeout = [&](node& n, const char* where) {
@@ -234,8 +120,13 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
         options.limits.max_body_bytes = std::numeric_limits<std::size_t>::max(); // a stream is bounded per line
         s->body = std::make_unique<http::body_stream>(ex, n->url(), options);
         s->lines = ollama::ndjson_splitter(config.max_response_bytes);
+        s->sse = n->url().api == http::api_kind::openai;
+        s->events = openai::sse_splitter(config.max_response_bytes);
         failure f;
-        auto ec = co_await s->body->start(n->http().format("POST", path, payload), first_deadline);
+        if (s->sse && openai_payload.empty()) openai_payload = openai::chat_body(req, true).dump();
+        auto request = s->sse ? n->http().format("POST", "/v1/chat/completions", openai_payload)
+                              : n->http().format("POST", path, payload);
+        auto ec = co_await s->body->start(std::move(request), first_deadline);
         if (ec) {
             f = failure{ec, n->describe_transport_failure(ec, s->body->reason())};
         } else if (s->body->status() != 200) {
@@ -249,7 +140,7 @@ awaitable<completion_stream> pool::impl::open_stream(const completion_request& r
                 }
             }
             f = rec == errc::body_too_large ? failure{rec, fmt::format("{}: {}", n->name(), rec.message())}
-                                            : ollama::check_status(answer);
+                 : s->sse ? openai::check_status(answer) : ollama::check_status(answer);
             if (f.code == errc::model_not_found) n->set_model(req.model(), model_state::absent);
         } else {
             s->idle_timeout = first_deadline - clock::now(); // the first part may wait for a model load
@@ -298,6 +189,17 @@ awaitable<chat_response> pool::impl::whole(const completion_request& req) {
 awaitable<void> pool::impl::refresh_node(std::shared_ptr<node> held) {
     node& n = *held;
     auto deadline = clock::now() + config.connect_timeout + std::chrono::seconds(2);
+    if (n.url().api == http::api_kind::openai) {
+        // OpenAI's API has no /api/ps: what /v1/models lists counts as
+        // installed (a server loads on demand or serves one loaded model),
+        // never as loaded, so routing prefers an Ollama node known to hold
+        // the model in memory.
+        auto listed = co_await n.http().control(n.http().format("GET", "/v1/models"), deadline);
+        std::vector<std::string> ids;
+        if (listed.ec || listed.response.status != 200 || !openai::parse_models(listed.response.body, ids)) co_return;
+        n.set_models(ids, {}, {});
+        co_return;
+    }
     auto tags_result = co_await n.http().control(n.http().format("GET", "/api/tags"), deadline);
     auto ps_result = co_await n.http().control(n.http().format("GET", "/api/ps"), deadline);
     if (tags_result.ec || tags_result.response.status != 200) co_return; // keep what we knew
@@ -380,6 +282,12 @@ awaitable<std::vector<node_cause>> pool::prewarm(std::string_view model, std::sp
                                      : std::find(targets.begin(), targets.end(), n->name()) != targets.end() ||
                                            std::find(targets.begin(), targets.end(), n->url().authority()) != targets.end();
         if (!named) continue;
+        if (n->url().api == http::api_kind::openai) {
+            // OpenAI's API has no way to load a model without generating.
+            if (!targets.empty())
+                failed.push_back({n->name(), errc::bad_request, "an OpenAI-compatible node cannot be pre-warmed"});
+            continue;
+        }
         g.spawn([](impl& s, std::shared_ptr<node> held, const std::string& p, const std::string& m,
                    std::vector<node_cause>& out) -> awaitable<void> {
             node& nd = *held;

@@ -1,5 +1,6 @@
 #include <herd/async/race.hpp>
 #include <herd/node.hpp>
+#include <herd/openai/codec.hpp>
 
 #include <fmt/format.h>
 
@@ -90,7 +91,9 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
         co_return out;
     }
     auto started = clock::now();
-    auto request = http_.format("POST", "/api/embed", ollama::encode_embed(params, inputs));
+    const bool openai = url().api == http::api_kind::openai;
+    auto request = openai ? http_.format("POST", "/v1/embeddings", openai::encode_embeddings(params, inputs))
+                          : http_.format("POST", "/api/embed", ollama::encode_embed(params, inputs));
     auto [ec, response, reason] = co_await http_.request(std::move(request), deadline);
     if (ec == ::asio::error::operation_aborted) {
         // A request given up after t took at least t: a hedge loser on a
@@ -102,9 +105,10 @@ awaitable<embed_outcome> node::embed(const ollama::embed_params& params, std::sp
     }
     if (ec) {
         out.fail = failure{ec, describe_transport_failure(ec, reason)};
-    } else if ((out.fail = ollama::check_status(response))) {
+    } else if ((out.fail = openai ? openai::check_status(response) : ollama::check_status(response))) {
         if (out.fail.code == errc::model_not_found) set_model(params.model, model_state::absent);
-    } else if ((out.fail = ollama::decode_embed(response.body, out.reply))) {
+    } else if ((out.fail = openai ? openai::decode_embeddings(response.body, out.reply)
+                                  : ollama::decode_embed(response.body, out.reply))) {
         // decode failure already described
     } else if (out.reply.embeddings.rows() != inputs.size()) {
         out.fail = failure{errc::wrong_embedding_count,

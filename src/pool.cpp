@@ -257,7 +257,10 @@ awaitable<void> pool::impl::probe_loop(std::shared_ptr<impl> self) {
 
 awaitable<void> pool::impl::probe(std::shared_ptr<impl>, std::shared_ptr<node> n) {
     auto deadline = clock::now() + std::max(config.health.probe_interval * 4, config.connect_timeout);
-    auto probed = co_await n->http().control(n->http().format("GET", "/api/version"), deadline);
+    // An OpenAI-compatible server has no /api/version; its model list is
+    // the cheapest answer it gives.
+    const char* path = n->url().api == http::api_kind::openai ? "/v1/models" : "/api/version";
+    auto probed = co_await n->http().control(n->http().format("GET", path), deadline);
     n->record_probe(!probed.ec && probed.response.status == 200, clock::now());
     probes_running.erase(n.get());
 }

@@ -19,12 +19,7 @@ sim::node_profile node_with(const char* base, std::chrono::microseconds token_in
     return p;
 }
 
-sim::node_profile without_chat_model() {
-    auto p = sim::profile("zero");
-    std::erase_if(p.models, [](auto& m) { return m.name == chat_model; });
-    std::erase(p.loaded, std::string(chat_model));
-    return p;
-}
+sim::node_profile without_chat_model() { return test::profile_without("zero", chat_model); }
 
 pool_config chat_config(const sim::cluster& c) {
     auto cfg = test::test_config(c);

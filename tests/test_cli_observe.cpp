@@ -47,6 +47,15 @@ TEST_CASE("herd status: one line per node, the dead one marked, exit 1 only when
                .wait();
     CHECK(code == 1);
     CHECK_THAT(slurp(tmp / "out"), Catch::Contains("0 of 1 nodes usable"));
+
+    // An OpenAI-compatible node: probed with /v1/models, its models listed, none as loaded.
+    code = test::start(HERD_CLI_EXE, {"status", "--nodes", "openai+" + cluster.url(0), "--timeout", "2"}, tmp / "err",
+                       tmp / "out")
+               .wait();
+    CHECK(code == 0);
+    auto openai = line_with(slurp(tmp / "out"), "openai+" + cluster.url(0));
+    CHECK_THAT(openai, Catch::Contains(" yes ") && Catch::Contains(" openai ") && Catch::Contains("all-minilm") &&
+                           !Catch::Contains("loaded"));
 }
 
 TEST_CASE("herd embed --log-format json writes the pool's events as JSON lines to --log-file") {

@@ -54,6 +54,14 @@ TEST_CASE("nodes file: one URL a line with comments, or JSON with per-node setti
     REQUIRE(!json.fail);
     REQUIRE(json.value.size() == 2);
     CHECK(json.value[1] == found_node{"b:2", 1, 4, 8.0});
+    auto kinds = parse_nodes_file(R"([{"url": "http://a:1", "api": "openai"}, {"url": "b:2", "api": "openai"},
+                                       {"url": "openai+http://c:3", "api": "openai"}, {"url": "d", "api": "ollama"}])");
+    REQUIRE(!kinds.fail);
+    CHECK(urls_of(kinds.value) == std::vector<std::string>{"openai+http://a:1", "openai+http://b:2", "openai+http://c:3", "d"});
+    CHECK(parse_nodes_file(R"([{"url": "openai+http://a:1", "api": "ollama"}])").fail.message ==
+          "node 0: \"api\": \"ollama\" with an openai+ URL");
+    CHECK(parse_nodes_file(R"([{"url": "a", "api": "tei"}])").fail.message ==
+          "node 0: field 'api' is unknown or not a valid value");
     auto wrapped = parse_nodes_file(R"({"nodes": ["a"]})");
     CHECK(urls_of(wrapped.value) == std::vector<std::string>{"a"});
 

@@ -79,6 +79,26 @@ TEST_CASE("serve openai: errors are OpenAI's error object") {
     CHECK(bad["error"]["type"] == "invalid_request_error");
 }
 
+TEST_CASE("serve openai: an OpenAI-compatible node's models are in /api/tags and /v1/models") {
+    // Only node 1 has nomic-embed-text, and it is asked as openai+http://.
+    serve_fixture f({herd::test::profile_without("zero", "nomic-embed-text"), herd::sim::profile("zero")});
+    auto swapped = f.on_service([&] {
+        auto& p = f.svc->pool();
+        return p.remove_node(f.cluster.url(1)) && p.add_node("openai+" + f.cluster.url(1));
+    });
+    REQUIRE(swapped);
+    auto tags = json::parse(roundtrip(f.port(), "GET", "/api/tags", "").msg.body);
+    bool in_tags = false;
+    for (const auto& m : tags["models"]) in_tags = in_tags || m["name"] == "nomic-embed-text:latest";
+    CHECK(in_tags);
+    auto v1 = json::parse(roundtrip(f.port(), "GET", "/v1/models", "").msg.body);
+    bool in_v1 = false;
+    for (const auto& m : v1["data"]) in_v1 = in_v1 || m["id"] == "nomic-embed-text:latest";
+    CHECK(in_v1);
+    auto ps = json::parse(roundtrip(f.port(), "GET", "/api/ps", "").msg.body);
+    for (const auto& m : ps["models"]) CHECK(m["name"] != "nomic-embed-text:latest");
+}
+
 TEST_CASE("serve openai: chat completions whole and as events ending in [DONE]") {
     serve_fixture f(herd::test::profiles({"zero"}));
     auto whole = json::parse(roundtrip(f.port(), "POST", "/v1/chat/completions", chat_body(false).dump()).msg.body);

@@ -3,7 +3,7 @@
 // health, what it knows of the node's models, and its statistics.
 //
 // node::embed() is one attempt on this node: wait for a permit, send one
-// /api/embed request, decode, feed latency and outcome back into the
+// /api/embed request (/v1/embeddings on an "openai+" node), decode, feed latency and outcome back into the
 // limiter, health and stats. It never throws and never retries; the
 // failure it returns carries the node's own error text.
 //
@@ -89,7 +89,8 @@ public:
     herd::health& health() noexcept { return health_; }
     const node_counters& counters() const noexcept { return counters_; }
 
-    /// One /api/embed attempt (see header). `deadline` bounds the wait for
+    /// One /api/embed (or, for an OpenAI-compatible node, /v1/embeddings)
+    /// attempt (see header). `deadline` bounds the wait for
     /// a permit and the request together. A caller that already holds one
     /// of this node's permits passes it as `held` (the batch engine).
     /// `request_id` marks the events this attempt causes (events.hpp).

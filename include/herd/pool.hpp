@@ -16,7 +16,8 @@
 // when every node was tried it goes round again after a jittered backoff.
 // 400 and 404 surface at once with the node's own text.
 // Health: consecutive failures eject a node; an active probe
-// (GET /api/version) re-admits it when it answers again.
+// (GET /api/version; GET /v1/models for an OpenAI-compatible "openai+"
+// node) re-admits it when it answers again.
 //
 // Forms: every operation has a completion-token form, async_embed(...,
 // token) and so on (any Asio token: use_awaitable, as_tuple, deferred, a
@@ -235,18 +236,23 @@ public:
 
     /// The same, streamed (see completion_stream.hpp). Returns once the
     /// first part arrived. Throws herd::error when no node could start it.
+    /// On an OpenAI-compatible node both go to /v1/chat/completions as
+    /// Server-Sent Events (a generate request as one user message).
     awaitable<completion_stream> chat_stream(chat_request request);
     awaitable<completion_stream> generate_stream(generate_request request);
 
     /// Loads `model` ahead of use on the nodes named in `nodes` (URLs as
     /// configured; empty: every node not known to lack it) and keeps it
     /// loaded for `keep_alive` (empty: the node's default). Returns the
-    /// nodes that failed, with their causes (empty: all warmed).
+    /// nodes that failed, with their causes (empty: all warmed). An
+    /// OpenAI-compatible node cannot load without generating: it is
+    /// skipped, or reported as failed (bad_request) when named in `nodes`.
     awaitable<std::vector<node_cause>> prewarm(std::string_view model, std::span<const std::string> nodes = {},
                                                std::string_view keep_alive = {});
 
     /// Asks every node now what it has installed (/api/tags) and loaded
-    /// (/api/ps). The pool also does this in the background every
+    /// (/api/ps); an OpenAI-compatible node what GET /v1/models lists,
+    /// taken as installed (it has no loaded state). The pool also does this in the background every
     /// pool_config::model_refresh_interval once completions are used.
     awaitable<void> refresh_models();
 

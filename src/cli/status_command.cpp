@@ -5,6 +5,7 @@
 
 #include <herd/async/task_group.hpp>
 #include <herd/herd.hpp>
+#include <herd/openai/codec.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,11 @@ struct node_report {
     std::string error;
     std::vector<std::string> models; // "name (loaded, 100% VRAM)" / "name"
 };
+
+// Shorter, as users type them: "all-minilm", not "all-minilm:latest".
+std::string shown_name(const std::string& name) {
+    return name.size() > 7 && name.ends_with(":latest") ? name.substr(0, name.size() - 7) : name;
+}
 
 // Loaded models by name with their VRAM share, from /api/ps.
 std::map<std::string, double> loaded_models(const std::string& body) {
@@ -45,8 +51,7 @@ std::vector<std::string> describe_models(const std::string& tags, const std::str
     for (const auto& [name, share] : loaded)
         if (std::find(installed.begin(), installed.end(), name) == installed.end()) installed.push_back(name);
     for (const auto& name : installed) {
-        // Shorter, as users type them: "all-minilm", not "all-minilm:latest".
-        auto shown = name.size() > 7 && name.ends_with(":latest") ? name.substr(0, name.size() - 7) : name;
+        auto shown = shown_name(name);
         auto it = loaded.find(name);
         if (it == loaded.end()) out.push_back(shown);
         else out.push_back(fmt::format("{} (loaded, {:.0f}% VRAM)", shown, it->second * 100));
@@ -54,8 +59,26 @@ std::vector<std::string> describe_models(const std::string& tags, const std::str
     return out;
 }
 
+// An OpenAI-compatible node has neither /api/version nor /api/ps: its
+// model list is the probe, "openai" its version, and nothing shows as loaded.
+awaitable<void> probe_openai(node& n, node_report& r, duration timeout) {
+    auto started = clock::now();
+    auto [ec, listed, reason] = co_await n.http().control(n.http().format("GET", "/v1/models"), started + timeout);
+    r.probe_ms = seconds(clock::now() - started) * 1000;
+    std::vector<std::string> ids;
+    if (ec || listed.status != 200 || !openai::parse_models(listed.body, ids)) {
+        r.error = ec ? (reason.empty() ? ec.message() : ec.message() + ": " + reason)
+                     : fmt::format("GET /v1/models answered {}", listed.status);
+        co_return;
+    }
+    r.reachable = true;
+    r.version = "openai";
+    for (const auto& id : ids) r.models.push_back(shown_name(id));
+}
+
 awaitable<void> probe(node& n, node_report& r, duration timeout) {
     r.url = n.name();
+    if (n.url().api == http::api_kind::openai) co_return co_await probe_openai(n, r, timeout);
     auto started = clock::now();
     auto [ec, version, reason] = co_await n.http().control(n.http().format("GET", "/api/version"), started + timeout);
     r.probe_ms = seconds(clock::now() - started) * 1000;

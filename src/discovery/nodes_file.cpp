@@ -19,12 +19,14 @@ failure bad(std::string what) { return failure{errc::protocol_error, std::move(w
 
 // One JSON entry: a URL string or an object with "url" and settings.
 failure parse_entry(const nlohmann::json& e, std::size_t i, found_node& out) {
+    std::string api = "ollama";
     if (e.is_string()) {
         out.url = e.get<std::string>();
     } else if (e.is_object()) {
         for (auto& [key, value] : e.items()) {
             bool ok = true;
             if (key == "url" && value.is_string()) out.url = value.get<std::string>();
+            else if (key == "api" && (value == "openai" || value == "ollama")) api = value.get<std::string>();
             else if (key == "connections" && value.is_number_unsigned() && value.get<std::size_t>() > 0)
                 out.connections = value.get<std::size_t>();
             else if (key == "pipeline_depth" && value.is_number_unsigned() && value.get<std::size_t>() > 0)
@@ -38,6 +40,11 @@ failure parse_entry(const nlohmann::json& e, std::size_t i, found_node& out) {
         return bad(fmt::format("node {}: expected a URL string or an object", i));
     }
     if (!http::url::parse(out.url)) return bad(fmt::format("node {}: not a node URL: '{}'", i, out.url));
+    bool openai_url = http::url::parse(out.url)->api == http::api_kind::openai;
+    if (api == "ollama" && openai_url && e.contains("api"))
+        return bad(fmt::format("node {}: \"api\": \"ollama\" with an openai+ URL", i));
+    if (api == "openai" && !openai_url)
+        out.url = "openai+" + (out.url.find("://") == std::string::npos ? "http://" + out.url : out.url);
     return {};
 }
 

@@ -58,7 +58,9 @@ std::string url::authority() const {
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::string url::str() const { return (tls() ? "https://" : "http://") + authority(); }
+std::string url::str() const {
+    return (api == api_kind::openai ? "openai+" : "") + std::string(tls() ? "https://" : "http://") + authority();
+}
 
 std::string url::basic_authorization() const {
     if (user.empty() && password.empty()) return {};
@@ -71,6 +73,10 @@ std::optional<url> url::parse(std::string_view text) {
     url u;
     if (auto scheme = text.find("://"); scheme != std::string_view::npos) {
         auto name = text.substr(0, scheme);
+        if (name.starts_with("openai+")) {
+            u.api = api_kind::openai;
+            name.remove_prefix(7);
+        }
         if (name == "https") {
             u.scheme = scheme::https;
             u.port = 443;

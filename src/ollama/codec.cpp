@@ -1,6 +1,7 @@
 #include <herd/ollama/codec.hpp>
 
 #include "ollama/embed_scanner.hpp"
+#include "ollama/sax_base.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -69,7 +70,7 @@ namespace {
 // SAX consumer for {"model":..., "embeddings":[[f, ...], ...], counts...}:
 // floats go straight into the matrix buffer, other fields are picked out,
 // anything unknown is skipped.
-class embed_sax {
+class embed_sax : public detail::sax_base {
 public:
     explicit embed_sax(embed_reply& r) : reply_(r) { reply_.embeddings = matrix(); }
 
@@ -95,7 +96,6 @@ public:
         if (depth_ == 1 && key_ == "error") error_ = std::move(s);
         return scalar();
     }
-    bool binary(nlohmann::json::binary_t&) { return false; }
     bool start_object(std::size_t) {
         ++depth_;
         return depth_ == 1 || !in_embeddings() || fail("object inside embeddings");
@@ -126,13 +126,8 @@ public:
         --depth_;
         return true;
     }
-    bool parse_error(std::size_t pos, const std::string&, const nlohmann::json::exception& e) {
-        return fail(fmt::format("invalid JSON at byte {}: {}", pos, e.what()));
-    }
-
     failure finish() {
-        if (!problem_.empty()) return failure{errc::protocol_error, problem_};
-        if (!error_.empty()) return failure{errc::server_error, error_};
+        if (auto f = verdict()) return f;
         if (!embeddings_seen_) return failure{errc::protocol_error, "response has no \"embeddings\""};
         reply_.embeddings.set_shape(rows_, dim_);
         return {};
@@ -141,10 +136,6 @@ public:
 private:
     bool in_embeddings() const { return embeddings_seen_ && key_ == "embeddings"; }
     std::vector<float>& values() { return reply_.embeddings.storage(); }
-    bool fail(std::string why) {
-        if (problem_.empty()) problem_ = std::move(why);
-        return false;
-    }
     bool scalar() { return !(depth_ >= 2 && in_embeddings()) || fail("non-number inside embeddings"); }
     bool number(float v, std::uint64_t u) {
         if (depth_ == 3 && in_embeddings()) {
@@ -163,8 +154,6 @@ private:
     embed_reply& reply_;
     int depth_ = 0;
     std::string key_;
-    std::string error_;
-    std::string problem_;
     bool embeddings_seen_ = false;
     bool embeddings_key_ = false;
     std::size_t row_start_ = 0;

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <charconv>
 #include <string_view>
+#include <vector>
 
 namespace herd::ollama {
 
@@ -90,6 +91,18 @@ struct scanner {
         p = next;
         return true;
     }
+    // "[f, ...]" appended to `values` (a vector of floats, the only array
+    // an embedding answer has); false on anything else.
+    bool float_array(std::vector<float>& values) {
+        if (!eat('[')) return false;
+        if (eat(']')) return true;
+        do {
+            float f;
+            if (!number(f)) return false;
+            values.push_back(f);
+        } while (eat(','));
+        return eat(']');
+    }
     bool unsigned_number(std::uint64_t& out) noexcept {
         ws();
         const char* e = json_number_end();
@@ -120,16 +133,8 @@ inline bool fast_decode_embed(std::string_view body, embed_reply& reply) {
                 seen = true;
                 if (!s.eat(']')) {
                     do {
-                        if (!s.eat('[')) return false;
                         std::size_t start = values.size();
-                        if (!s.eat(']')) {
-                            do {
-                                float f;
-                                if (!s.number(f)) return false;
-                                values.push_back(f);
-                            } while (s.eat(','));
-                            if (!s.eat(']')) return false;
-                        }
+                        if (!s.float_array(values)) return false;
                         std::size_t n = values.size() - start;
                         if (rows == 0) dim = n;
                         else if (n != dim) return false;

@@ -1,6 +1,7 @@
 #include "serve/gateway.hpp"
 
 #include <herd/async/task_group.hpp>
+#include <herd/openai/codec.hpp>
 
 #include <algorithm>
 #include <set>
@@ -130,6 +131,18 @@ awaitable<nlohmann::json> gateway::models(std::string_view path) {
         for (std::size_t i = 0; i < pool_.size(); ++i) {
             g.spawn([](node& n, std::string p, duration timeout, std::optional<nlohmann::json>& into) -> awaitable<void> {
                 auto deadline = clock::now() + timeout;
+                if (n.url().api == http::api_kind::openai) {
+                    // An OpenAI-compatible node: its /v1/models ids as
+                    // installed models; it has nothing for /api/ps.
+                    if (p != "/api/tags") co_return;
+                    auto r = co_await n.http().control(n.http().format("GET", "/v1/models"), deadline);
+                    std::vector<std::string> ids;
+                    if (r.ec || r.response.status != 200 || !openai::parse_models(r.response.body, ids)) co_return;
+                    nlohmann::json listed = nlohmann::json::array();
+                    for (const auto& id : ids) listed.push_back(nlohmann::json{{"name", id}, {"model", id}});
+                    into = std::move(listed);
+                    co_return;
+                }
                 auto r = co_await n.http().control(n.http().format("GET", p), deadline);
                 const auto& res = r.response;
                 if (r.ec || res.status != 200) co_return;

@@ -132,7 +132,9 @@ public:
 
     /// The union over every node of GET `path`'s {"models": [...]} (/api/tags,
     /// /api/ps), the first entry of each name kept, in node order. Nodes
-    /// that do not answer within their connect timeout are left out.
+    /// that do not answer within their connect timeout are left out. An
+    /// OpenAI-compatible node gives its GET /v1/models ids as {"name",
+    /// "model"} entries of /api/tags and nothing for /api/ps.
     awaitable<nlohmann::json> models(std::string_view path);
 
     /// The first answering node's GET /api/version "version" ("0.0.0" when

@@ -3,6 +3,9 @@
 #include "serve/json_wire.hpp"
 #include "serve/ollama_api.hpp"
 
+#include <herd/openai/chat.hpp>
+#include <herd/openai/codec.hpp>
+
 #include <fmt/format.h>
 
 #include <atomic>
@@ -16,7 +19,7 @@ using json = nlohmann::json;
 constexpr std::string_view openai_type = "application/json";
 
 awaitable<void> send_error(response& res, int status, std::string_view message) {
-    std::string body = openai_error_json(status, message);
+    std::string body = openai::error_json(status, message);
     co_await res.send(status, openai_type, body);
 }
 
@@ -158,17 +161,11 @@ json chunk_of(const std::string& id, const std::string& model, const chat_part& 
     if (!p.thinking.empty()) delta["reasoning"] = p.thinking;
     if (p.raw.contains("message") && p.raw["message"].contains("tool_calls"))
         delta["tool_calls"] = p.raw["message"]["tool_calls"];
-    json choice{{"index", 0}, {"delta", delta}, {"finish_reason", finish_reason(p)}};
-    return json{{"id", id},
-                {"object", "chat.completion.chunk"},
-                {"created", static_cast<std::int64_t>(std::time(nullptr))},
-                {"model", model},
-                {"system_fingerprint", "fp_ollama"},
-                {"choices", json::array({choice})}};
+    return openai::chunk_object(id, model, std::move(delta), finish_reason(p));
 }
 
 awaitable<void> event(response& res, const json& j, bool& gone) {
-    std::string e = "data: " + j.dump() + "\n\n";
+    std::string e = openai::sse_event(j);
     auto ec = co_await res.write(e);
     gone = static_cast<bool>(ec);
 }
@@ -181,7 +178,7 @@ awaitable<void> stream_chat(response& res, completion_stream& stream, const std:
         auto step = co_await gateway::next(stream);
         if (step.fail.code == ::asio::error::operation_aborted) co_return;
         if (step.fail) {
-            json err = json::parse(openai_error_json(500, text_of(step.fail)));
+            json err = json::parse(openai::error_json(500, text_of(step.fail)));
             co_await event(res, err, gone);
             break;
         }
@@ -250,13 +247,6 @@ awaitable<void> models(gateway& g, request&, response& res) {
 }
 
 } // namespace
-
-std::string openai_error_json(int status, std::string_view message) {
-    const char* type = status == 400 ? "invalid_request_error" : status == 404 ? "not_found_error" : "api_error";
-    json e{{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
-    json out{{"error", e}};
-    return out.dump() + "\n";
-}
 
 void add_openai_routes(router& r, gateway& g) {
     r.add("POST", "/v1/embeddings", [&g](request& req, response& res) { return embeddings(g, req, res); });

@@ -18,8 +18,8 @@
 //                              leaving cancels the node's generation.
 //   GET  /v1/models            the union of the nodes' models
 //
-// Errors: OpenAI's object {"error": {"message", "type", "param": null,
-// "code": null}} with type invalid_request_error (400), not_found_error
+// Errors: OpenAI's object (openai::error_json, herd/openai/codec.hpp)
+// {"error": {"message", "type", "param": null, "code": null}} with type invalid_request_error (400), not_found_error
 // (404) or api_error (others); statuses as the Ollama API (ollama_api.hpp).
 // An error after an event stream began is one `data: {"error": ...}` event.
 
@@ -30,8 +30,5 @@ namespace herd::serve {
 
 /// Adds the routes above to `r`; `g` must outlive the router's use.
 void add_openai_routes(router& r, gateway& g);
-
-/// The body of an OpenAI error answer with `status`.
-std::string openai_error_json(int status, std::string_view message);
 
 } // namespace herd::serve

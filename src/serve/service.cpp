@@ -4,6 +4,8 @@
 #include "serve/ollama_api.hpp"
 #include "serve/openai_api.hpp"
 
+#include <herd/openai/codec.hpp>
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -45,7 +47,7 @@ awaitable<void> service::shutdown(std::chrono::steady_clock::duration grace) { r
 
 awaitable<void> service::handle(request& req, response& res) {
     if (!options_.token.empty() && req.header("authorization") != "Bearer " + options_.token) {
-        std::string body = req.path().substr(0, 4) == "/v1/" ? openai_error_json(401, "unauthorized")
+        std::string body = req.path().substr(0, 4) == "/v1/" ? openai::error_json(401, "unauthorized")
                                                              : error_json("unauthorized");
         const header_field challenge[] = {{"WWW-Authenticate", "Bearer"}};
         co_await res.send(401, json_type, body, challenge);

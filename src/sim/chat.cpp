@@ -4,6 +4,8 @@
 #include "sim/profile.hpp"
 #include "sim/wire.hpp"
 
+#include <herd/openai/chat.hpp>
+#include <herd/openai/codec.hpp>
 #include <herd/sim/embedding_rule.hpp>
 
 #include <nlohmann/json.hpp>
@@ -90,6 +92,21 @@ std::variant<chat_request, api_error> parse_chat(std::string_view body, bool gen
     return r;
 }
 
+std::variant<chat_request, api_error> parse_openai_chat(std::string_view body) {
+    auto parsed = parse_chat(body, false);
+    auto* r = std::get_if<chat_request>(&parsed);
+    if (!r) return parsed;
+    r->openai = true;
+    auto j = nlohmann::json::parse(body, nullptr, false); // parse_chat took it: an object
+    auto stream = j.find("stream");
+    r->stream = stream != j.end() && stream->is_boolean() && stream->get<bool>();
+    r->num_predict.reset();
+    for (const char* k : {"max_tokens", "max_completion_tokens"})
+        if (auto n = j.find(k); n != j.end() && n->is_number_unsigned()) r->num_predict = n->get<std::uint64_t>();
+    if (r->load_only) return bad_request("[] is too short - 'messages'");
+    return parsed;
+}
+
 token_source::token_source(std::string_view model, std::string_view prompt) noexcept
     : state_(fnv1a64(prompt, fnv1a64(std::string_view("\0", 1), fnv1a64(model)))) {
     if (state_ == 0) state_ = 0x9E3779B97F4A7C15ULL;
@@ -139,6 +156,52 @@ void append_chat_load(std::string& out, const chat_request& r, std::string_view 
 void append_stream_error(std::string& out, std::string_view message) {
     out += wire::error_json(message);
     out += '\n';
+}
+
+namespace {
+
+std::string openai_id(const chat_request& r) {
+    // One id for every chunk of a request: its prompt's hash.
+    return "chatcmpl-" + std::to_string(fnv1a64(r.prompt, fnv1a64(r.model)) % 1000000000);
+}
+
+nlohmann::json usage(const chat_timing& t) {
+    return {{"prompt_tokens", t.prompt_eval_count},
+            {"completion_tokens", t.eval_count},
+            {"total_tokens", t.prompt_eval_count + t.eval_count}};
+}
+
+} // namespace
+
+void append_openai_part(std::string& out, const chat_request& r, std::string_view content) {
+    nlohmann::json delta{{"role", "assistant"}, {"content", content}};
+    out += openai::sse_event(openai::chunk_object(openai_id(r), r.model, std::move(delta), nullptr));
+}
+
+void append_openai_final(std::string& out, const chat_request& r, std::string_view content,
+                         std::string_view done_reason, const chat_timing& t) {
+    if (r.stream) {
+        auto last = openai::chunk_object(openai_id(r), r.model, nlohmann::json::object(), done_reason);
+        last["usage"] = usage(t);
+        out += openai::sse_event(last);
+        out += "data: [DONE]\n\n";
+        return;
+    }
+    nlohmann::json message{{"role", "assistant"}, {"content", content}};
+    nlohmann::json choice{{"index", 0}, {"message", std::move(message)}, {"finish_reason", done_reason}};
+    auto whole = openai::chunk_object(openai_id(r), r.model, nullptr, nullptr);
+    whole["object"] = "chat.completion";
+    whole["choices"] = nlohmann::json::array({std::move(choice)});
+    whole["usage"] = usage(t);
+    out += whole.dump();
+}
+
+void append_openai_stream_error(std::string& out, std::string_view message) {
+    auto e = openai::error_json(500, message);
+    e.pop_back(); // its newline
+    out += "data: ";
+    out += e;
+    out += "\n\n";
 }
 
 } // namespace herd::sim

@@ -21,6 +21,7 @@ struct chat_request {
     std::size_t prompt_bytes = 0; ///< all prompt text, for cost and prompt_eval_count
     bool load_only = false;       ///< no messages / no prompt: load the model and answer at once
     bool stream = true;
+    bool openai = false;          ///< /v1/chat/completions: OpenAI's request and answer shapes
     std::optional<std::uint64_t> num_predict; ///< exact token count (done_reason "length")
     std::optional<std::chrono::nanoseconds> keep_alive;
 
@@ -35,6 +36,12 @@ struct chat_request {
 /// malformed name 400 "invalid model name". Whether the model exists is the
 /// caller's check.
 std::variant<chat_request, api_error> parse_chat(std::string_view body, bool generate);
+
+/// Reads a /v1/chat/completions body: as parse_chat (messages with string
+/// content), then OpenAI's stream (default false) and max_tokens (or
+/// max_completion_tokens) as the token count; no messages is a 400.
+/// Errors are Ollama-shaped; the caller turns them into OpenAI's.
+std::variant<chat_request, api_error> parse_openai_chat(std::string_view body);
 
 /// The same words for the same model and prompt, every time.
 class token_source {
@@ -64,5 +71,13 @@ void append_chat_final(std::string& out, const chat_request& r, std::string_view
 void append_chat_load(std::string& out, const chat_request& r, std::string_view done_reason);
 /// `{"error":"..."}` and a newline: an error after the stream began.
 void append_stream_error(std::string& out, std::string_view message);
+
+/// OpenAI's answers (r.openai): one chat.completion.chunk event carrying
+/// `content`; the closing chunk (finish_reason, usage) and `data: [DONE]`
+/// when streaming, else the whole chat.completion object; an error event.
+void append_openai_part(std::string& out, const chat_request& r, std::string_view content);
+void append_openai_final(std::string& out, const chat_request& r, std::string_view content,
+                         std::string_view done_reason, const chat_timing& t);
+void append_openai_stream_error(std::string& out, std::string_view message);
 
 } // namespace herd::sim

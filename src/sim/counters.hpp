@@ -14,7 +14,7 @@ namespace herd::sim {
 
 struct node_counters {
     std::uint64_t requests = 0;       ///< HTTP requests answered or failed (all endpoints except /_sim)
-    std::uint64_t embed_requests = 0; ///< /api/embed and /api/embeddings
+    std::uint64_t embed_requests = 0; ///< /api/embed, /api/embeddings and /v1/embeddings
     std::uint64_t inputs = 0;         ///< texts embedded by embed requests that succeeded
     std::uint64_t bytes_in = 0, bytes_out = 0;
     std::uint64_t connections = 0;    ///< accepted
@@ -23,7 +23,7 @@ struct node_counters {
     std::uint64_t busy = 0;           ///< 503 answers: the model's queue was full (or a busy fault)
     std::uint64_t queue = 0;          ///< now waiting for a slot
     std::uint64_t active = 0;         ///< now being computed
-    std::uint64_t chat_requests = 0, generate_requests = 0;
+    std::uint64_t chat_requests = 0, generate_requests = 0; ///< chat: /api/chat and /v1/chat/completions
     /// Successful /api/embed requests and their texts by the request's
     /// "options" object (its JSON text, keys sorted; "" for none), so tests
     /// see which options reached the node and which texts shared a request.

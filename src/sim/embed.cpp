@@ -116,6 +116,40 @@ void append_nonzero(std::string& out, std::string_view key, std::uint64_t v) {
 
 } // namespace
 
+namespace {
+
+// The text whose vector is row `i` of an answer with `wrong_count` extra
+// (or missing) rows: extra rows repeat the last text's vector.
+std::string_view text_of_row(const embed_request& r, long i) {
+    if (r.inputs.empty()) return {};
+    return r.inputs[std::min<std::size_t>(static_cast<std::size_t>(i), r.inputs.size() - 1)];
+}
+
+} // namespace
+
+void render_openai_embed(std::string& out, const embed_request& r, std::size_t full_dim, vector_cache& cache,
+                         int wrong_count, std::size_t prompt_tokens, bool reversed) {
+    out.clear();
+    out += "{\"object\":\"list\",\"data\":[";
+    long count = static_cast<long>(r.inputs.size()) + wrong_count;
+    for (long k = 0; k < count; ++k) {
+        long i = reversed ? count - 1 - k : k;
+        if (k) out += ',';
+        out += "{\"object\":\"embedding\",\"embedding\":";
+        cache.append(out, base_model_name(r.model), text_of_row(r, i), full_dim, r.dimensions);
+        out += ",\"index\":";
+        wire::append_uint(out, static_cast<std::uint64_t>(i));
+        out += '}';
+    }
+    out += "],\"model\":";
+    wire::append_json_string(out, r.model);
+    out += ",\"usage\":{\"prompt_tokens\":";
+    wire::append_uint(out, prompt_tokens);
+    out += ",\"total_tokens\":";
+    wire::append_uint(out, prompt_tokens);
+    out += "}}";
+}
+
 void render_embed(std::string& out, const embed_request& r, std::size_t full_dim, vector_cache& cache,
                   int wrong_count, const embed_timing& t) {
     out.clear();
@@ -138,10 +172,7 @@ void render_embed(std::string& out, const embed_request& r, std::size_t full_dim
     long count = static_cast<long>(r.inputs.size()) + wrong_count;
     for (long i = 0; i < count; ++i) {
         if (i) out += ',';
-        std::string_view text;
-        if (!r.inputs.empty())
-            text = r.inputs[std::min<std::size_t>(static_cast<std::size_t>(i), r.inputs.size() - 1)];
-        cache.append(out, base_model_name(r.model), text, full_dim, r.dimensions);
+        cache.append(out, base_model_name(r.model), text_of_row(r, i), full_dim, r.dimensions);
     }
     out += ']';
     append_nonzero(out, "total_duration", static_cast<std::uint64_t>(t.total.count()));

@@ -72,4 +72,12 @@ struct embed_timing {
 void render_embed(std::string& out, const embed_request& r, std::size_t full_dim, vector_cache& cache,
                   int wrong_count, const embed_timing& t);
 
+/// The /v1/embeddings body (OpenAI's shape, as Ollama's /v1 writes it):
+/// {"object": "list", "data": [{"object": "embedding", "embedding": [...],
+/// "index": i}], "model", "usage": {"prompt_tokens", "total_tokens"}} with
+/// the same rule vectors as render_embed; `wrong_count` as there.
+/// `reversed` writes the items last index first (servers may reorder).
+void render_openai_embed(std::string& out, const embed_request& r, std::size_t full_dim, vector_cache& cache,
+                         int wrong_count, std::size_t prompt_tokens, bool reversed);
+
 } // namespace herd::sim

@@ -7,7 +7,7 @@ namespace herd::sim {
 bool fault_spec::none() const noexcept {
     return !refuse && !reset_mid_body && !hang && error_rate <= 0 && error_every == 0 && !busy && !garbage &&
            slow_drip_bytes == 0 && die_after == 0 && come_back_after.count() <= 0 && wrong_count == 0 &&
-           !stream_error_after;
+           !reverse_order && !stream_error_after;
 }
 
 void to_json(nlohmann::json& j, const fault_spec& f) {
@@ -25,6 +25,7 @@ void to_json(nlohmann::json& j, const fault_spec& f) {
         {"die_after", f.die_after},
         {"come_back_after", f.come_back_after.count()},
         {"wrong_count", f.wrong_count},
+        {"reverse_order", f.reverse_order},
         {"stream_error_after", f.stream_error_after ? nlohmann::json(*f.stream_error_after) : nlohmann::json()},
     };
 }
@@ -33,7 +34,7 @@ fault_spec fault_from_json(const nlohmann::json& j) {
     check_fields(j,
                  {"refuse", "reset_mid_body", "hang", "error_rate", "error_every", "error_message", "busy", "garbage",
                   "slow_drip_bytes", "slow_drip_interval", "die_after", "come_back_after", "wrong_count",
-                  "stream_error_after"},
+                  "reverse_order", "stream_error_after"},
                  "fault");
     fault_spec f;
     read_field(j, "refuse", f.refuse);
@@ -49,6 +50,7 @@ fault_spec fault_from_json(const nlohmann::json& j) {
     read_field(j, "die_after", f.die_after);
     read_field(j, "come_back_after", f.come_back_after);
     read_field(j, "wrong_count", f.wrong_count);
+    read_field(j, "reverse_order", f.reverse_order);
     std::uint64_t after = 0;
     if (j.contains("stream_error_after") && !j["stream_error_after"].is_null()) {
         read_field(j, "stream_error_after", after);

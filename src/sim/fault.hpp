@@ -1,6 +1,6 @@
 #pragma once
 // Faults a simulated node can be told to show. Each one applies to the
-// Ollama API endpoints only, never to /_sim/. JSON field names are the member
+// model API endpoints only (/api/ and /v1/), never to /_sim/. JSON field names are the member
 // names; durations are seconds (numbers).
 
 #include <nlohmann/json_fwd.hpp>
@@ -28,6 +28,7 @@ struct fault_spec {
     std::uint64_t die_after = 0;  ///< after N answered requests: close listener and connections (0 = off)
     seconds come_back_after{0};   ///< after dying or refusing, listen again with faults cleared (0 = never)
     int wrong_count = 0;          ///< embed answers carry this many vectors more (+1) or fewer (-1)
+    bool reverse_order = false;   ///< /v1/embeddings items written last index first (their "index" right)
     std::optional<std::uint64_t> stream_error_after; ///< chat/generate: error line after N tokens
 
     /// True when no fault is set.

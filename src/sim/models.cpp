@@ -118,6 +118,18 @@ std::string model_table::tags_json() const {
     return nlohmann::ordered_json{{"models", std::move(list)}}.dump();
 }
 
+std::string model_table::openai_models_json() const {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& m : models_) {
+        const auto& name = m->spec.name;
+        list.push_back(nlohmann::ordered_json{{"id", name.find(':') == std::string::npos ? name + ":latest" : name},
+                                              {"object", "model"},
+                                              {"created", 1735689600},
+                                              {"owned_by", "library"}});
+    }
+    return nlohmann::ordered_json{{"object", "list"}, {"data", std::move(list)}}.dump();
+}
+
 std::string model_table::ps_json(bool gpu) {
     auto now = steady_clock::now();
     std::vector<const model_state*> loaded;

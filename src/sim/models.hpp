@@ -53,6 +53,9 @@ public:
     /// Bodies of GET /api/tags and GET /api/ps.
     std::string tags_json() const;
     std::string ps_json(bool gpu);
+    /// Body of GET /v1/models: {"object": "list", "data": [{"id": "name:tag",
+    /// "object": "model", "created", "owned_by": "library"}]}, as Ollama's /v1.
+    std::string openai_models_json() const;
 
 private:
     std::vector<std::unique_ptr<model_state>> models_;

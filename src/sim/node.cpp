@@ -4,6 +4,7 @@
 #include "sim/session.hpp"
 #include "sim/wire.hpp"
 
+#include <herd/openai/codec.hpp>
 #include <herd/sim/embedding_rule.hpp>
 
 #include <nlohmann/json.hpp>
@@ -195,8 +196,10 @@ bool allowed_host(std::string_view host) {
 awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_view path) {
     const bool embed = path == "/api/embed", legacy = path == "/api/embeddings";
     const bool chat = path == "/api/chat", generate = path == "/api/generate";
-    if (embed || legacy) live_counters::add(counters_.embed_requests);
-    if (chat) live_counters::add(counters_.chat_requests);
+    const bool v1_embed = path == "/v1/embeddings", v1_chat = path == "/v1/chat/completions";
+    x.openai = path.substr(0, 4) == "/v1/";
+    if (embed || legacy || v1_embed) live_counters::add(counters_.embed_requests);
+    if (chat || v1_chat) live_counters::add(counters_.chat_requests);
     if (generate) live_counters::add(counters_.generate_requests);
 
     // A foreign Host: 403, no type, no body.
@@ -220,7 +223,7 @@ awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_
     const bool every = f.error_every > 0 && ++error_seq_ % f.error_every == 0;
     if (every || rng_.chance(f.error_rate)) {
         mark_fault(x);
-        x.s.body = wire::error_json(f.error_message);
+        x.s.body = x.openai ? openai::error_json(500, f.error_message) : wire::error_json(f.error_message);
         co_return co_await reply(x, 500, wire::json_type, x.s.body);
     }
 
@@ -240,6 +243,16 @@ awaitable<bool> node::dispatch(exchange& x, const http::message& m, std::string_
             x.s.body = path == "/api/tags" ? models_.tags_json() : models_.ps_json(profile_.gpu);
         }
         co_return co_await reply(x, 200, wire::json_type, x.s.body, head);
+    }
+    if (path == "/v1/models") {
+        if (!get) co_return co_await reply(x, 405, wire::plain_type, not_allowed, head, "GET");
+        x.s.body = models_.openai_models_json();
+        co_return co_await reply(x, 200, wire::json_type, x.s.body);
+    }
+    if (v1_embed || v1_chat) {
+        if (!post) co_return co_await reply(x, 405, wire::plain_type, not_allowed, head, "POST");
+        if (v1_embed) co_return co_await api_embed(x, m, false);
+        co_return co_await api_chat(x, m, false);
     }
     if (embed || legacy || chat || generate) {
         if (!post) co_return co_await reply(x, 405, wire::plain_type, not_allowed, head, "POST");

@@ -60,6 +60,7 @@ private:
         bool keep_alive;     ///< the connection goes on after this answer
         bool http10 = false; ///< an HTTP/1.0 request
         bool faulted = false;
+        bool openai = false; ///< a /v1/ request: errors in OpenAI's shape
     };
     enum class sent { ok, gone, reset };
 
@@ -98,10 +99,14 @@ private:
     model_state* find_model(std::string_view name, std::string_view verb, api_error& err);
 
     // node_api.cpp
+    /// /api/embed, /api/embeddings (legacy) or (x.openai) /v1/embeddings:
+    /// the same work and vectors, each in its own shape.
     awaitable<bool> api_embed(exchange& x, const http::message& m, bool legacy);
+    /// /api/chat, /api/generate, or (x.openai) /v1/chat/completions.
     awaitable<bool> api_chat(exchange& x, const http::message& m, bool generate);
     awaitable<bool> api_chat_load(exchange& x, const chat_request& r, model_state& ms);
-    awaitable<bool> stream_write(exchange& x, bool& head_sent, std::string_view line, bool last);
+    awaitable<bool> stream_write(exchange& x, bool& head_sent, std::string_view line, bool last,
+                                 std::string_view type = "application/x-ndjson");
 
     asio::io_context& io_;
     std::size_t index_;

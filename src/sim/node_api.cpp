@@ -6,6 +6,8 @@
 #include "sim/node.hpp"
 #include "sim/wire.hpp"
 
+#include <herd/openai/codec.hpp>
+
 namespace herd::sim {
 
 using namespace std::chrono_literals;
@@ -28,6 +30,7 @@ awaitable<bool> node::api_embed(exchange& x, const http::message& m, bool legacy
     api_error err;
     model_state* ms = find_model(r.model, "embeddings", err);
     if (!ms) co_return co_await reply_error(x, err);
+    if (r.inputs.empty() && x.openai) co_return co_await reply_error(x, bad_request("invalid input"));
     if (r.inputs.empty()) {
         // Nothing to embed: Ollama loads the model (no slot needed) and
         // answers with no vectors and no durations.
@@ -70,7 +73,10 @@ awaitable<bool> node::api_embed(exchange& x, const http::message& m, bool legacy
 
     int wrong = legacy ? 0 : x.f->wrong_count;
     if (wrong != 0) mark_fault(x);
-    render_embed(x.s.body, r, ms->spec.dim, cache_, wrong, {since(start), load, tokens});
+    if (x.openai)
+        render_openai_embed(x.s.body, r, ms->spec.dim, cache_, wrong, tokens, x.f->reverse_order);
+    else
+        render_embed(x.s.body, r, ms->spec.dim, cache_, wrong, {since(start), load, tokens});
     // Counted before the answer leaves (a client holding its vectors sees
     // them counted); a body cut by reset_mid_body is no success.
     if (!x.f->reset_mid_body) {
@@ -97,12 +103,13 @@ awaitable<bool> node::api_chat_load(exchange& x, const chat_request& r, model_st
     co_return co_await reply(x, 200, wire::json_type, x.s.body);
 }
 
-awaitable<bool> node::stream_write(exchange& x, bool& head_sent, std::string_view line, bool last) {
+awaitable<bool> node::stream_write(exchange& x, bool& head_sent, std::string_view line, bool last,
+                                   std::string_view type) {
     auto& out = x.s.out;
     out.clear();
     std::size_t head = 0;
     if (!head_sent) {
-        wire::append_stream_head(out, 200, wire::ndjson_type, {.keep_alive = x.keep_alive, .http10 = x.http10});
+        wire::append_stream_head(out, 200, type, {.keep_alive = x.keep_alive, .http10 = x.http10});
         head = out.size();
         head_sent = true;
         // An HTTP/1.0 stream is delimited by the close.
@@ -122,9 +129,10 @@ awaitable<bool> node::stream_write(exchange& x, bool& head_sent, std::string_vie
 
 awaitable<bool> node::api_chat(exchange& x, const http::message& m, bool generate) {
     auto start = steady_clock::now();
-    auto parsed = parse_chat(m.body, generate);
+    auto parsed = x.openai ? parse_openai_chat(m.body) : parse_chat(m.body, generate);
     if (auto* e = std::get_if<api_error>(&parsed)) co_return co_await reply_error(x, *e);
     auto& r = std::get<chat_request>(parsed);
+    const std::string_view type = x.openai ? "text/event-stream" : wire::ndjson_type;
 
     api_error err;
     model_state* ms = find_model(r.model, generate ? "generate" : "chat", err);
@@ -156,12 +164,13 @@ awaitable<bool> node::api_chat(exchange& x, const http::message& m, bool generat
             mark_fault(x);
             permit.reset();
             if (!r.stream) {
-                x.s.body = wire::error_json(x.f->error_message);
+                x.s.body = x.openai ? openai::error_json(500, x.f->error_message) : wire::error_json(x.f->error_message);
                 co_return co_await reply(x, 500, wire::json_type, x.s.body);
             }
             x.s.body.clear();
-            append_stream_error(x.s.body, x.f->error_message);
-            co_return co_await stream_write(x, head_sent, x.s.body, true);
+            if (x.openai) append_openai_stream_error(x.s.body, x.f->error_message);
+            else append_stream_error(x.s.body, x.f->error_message);
+            co_return co_await stream_write(x, head_sent, x.s.body, true, type);
         }
         if (interval > 0ns && !co_await x.s.sleep(interval)) co_return false;
         auto token = tokens.next();
@@ -171,8 +180,9 @@ awaitable<bool> node::api_chat(exchange& x, const http::message& m, bool generat
             continue;
         }
         x.s.body.clear();
-        append_chat_part(x.s.body, r, token);
-        if (!co_await stream_write(x, head_sent, x.s.body, false)) co_return false;
+        if (x.openai) append_openai_part(x.s.body, r, token);
+        else append_chat_part(x.s.body, r, token);
+        if (!co_await stream_write(x, head_sent, x.s.body, false, type)) co_return false;
     }
     t.eval = since(eval_start);
     t.total = since(start);
@@ -180,6 +190,11 @@ awaitable<bool> node::api_chat(exchange& x, const http::message& m, bool generat
     model_table::apply_keep_alive(*ms, r.keep_alive);
 
     x.s.body.clear();
+    if (x.openai) {
+        append_openai_final(x.s.body, r, text, r.done_reason(), t);
+        if (r.stream) co_return co_await stream_write(x, head_sent, x.s.body, true, type);
+        co_return co_await reply(x, 200, wire::json_type, x.s.body);
+    }
     append_chat_final(x.s.body, r, text, r.done_reason(), t);
     if (r.stream) co_return co_await stream_write(x, head_sent, x.s.body, true);
     x.s.body.pop_back();

@@ -5,6 +5,10 @@
 #include "sim/node.hpp"
 #include "sim/wire.hpp"
 
+#include <herd/openai/codec.hpp>
+
+#include <nlohmann/json.hpp>
+
 namespace herd::sim {
 
 awaitable<bool> node::reply(exchange& x, int status, std::string_view content_type, std::string_view body,
@@ -22,11 +26,18 @@ awaitable<bool> node::reply(exchange& x, int status, std::string_view content_ty
 
 awaitable<bool> node::reply_busy(exchange& x) {
     live_counters::add(counters_.busy);
-    x.s.body = wire::error_json(wire::busy_text);
+    x.s.body = x.openai ? openai::error_json(503, wire::busy_text) : wire::error_json(wire::busy_text);
     co_return co_await reply(x, 503, wire::json_type, x.s.body);
 }
 
 awaitable<bool> node::reply_error(exchange& x, const api_error& e) {
+    if (x.openai && !e.plain) {
+        // Ollama's {"error": "text"} in OpenAI's shape, as Ollama's /v1 does.
+        auto j = nlohmann::json::parse(e.body, nullptr, false);
+        auto text = j.is_object() && j.contains("error") && j["error"].is_string() ? j["error"].get<std::string>() : e.body;
+        x.s.body = openai::error_json(e.status, text);
+        co_return co_await reply(x, e.status, wire::json_type, x.s.body);
+    }
     co_return co_await reply(x, e.status, e.plain ? wire::text_type : wire::json_type, e.body);
 }
 

@@ -20,6 +20,14 @@ inline std::vector<sim::node_profile> profiles(std::initializer_list<const char*
     return out;
 }
 
+/// Profile `base` without `model` (neither installed nor loaded).
+inline sim::node_profile profile_without(const char* base, const std::string& model) {
+    auto p = sim::profile(base);
+    std::erase_if(p.models, [&](auto& m) { return m.name == model; });
+    std::erase(p.loaded, model);
+    return p;
+}
+
 /// pool_config as shipped, pointed at the cluster (model all-minilm).
 inline pool_config default_config(const sim::cluster& c) {
     pool_config cfg;

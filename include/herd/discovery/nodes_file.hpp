@@ -10,7 +10,12 @@
 //
 //   [ "http://gpu-1:11434",
 //     {"url": "http://cpu-1:11434", "connections": 1, "pipeline_depth": 4,
-//      "max_concurrency": 8} ]
+//      "max_concurrency": 8},
+//     {"url": "http://gpu-2:8080", "api": "openai"} ]
+//
+// "api": "openai" marks an OpenAI-compatible server (llama-server, vLLM):
+// its URL becomes "openai+http://..." (http/url.hpp); "ollama" is the
+// default and cannot be combined with an "openai+" URL.
 //
 // Watching: list() looks at the file's modification time, size and inode
 // (stat(2), no inotify: it works on every file system, NFS included) and

@@ -4,6 +4,10 @@
 // "https://host[:port]" for a node behind TLS (port 443 when absent).
 // "http://user:password@host" carries Basic credentials: they go into an
 // Authorization header and never into str(), names, errors or metrics.
+// "openai+http://" and "openai+https://" name a server that speaks OpenAI's
+// API (/v1/embeddings, /v1/chat/completions, /v1/models: llama.cpp's
+// llama-server, vLLM, LM Studio) instead of Ollama's; the transport is the
+// same.
 
 #include <cstdint>
 #include <optional>
@@ -13,17 +17,21 @@
 namespace herd::http {
 
 enum class scheme { http, https };
+/// Which HTTP API the server at the address speaks.
+enum class api_kind { ollama, openai };
 
 struct url {
     std::string host;         ///< name or address; IPv6 without brackets
     std::uint16_t port = 11434;
     http::scheme scheme = scheme::http;
+    http::api_kind api = api_kind::ollama;
     std::string user;         ///< from "user:password@", percent-decoded
     std::string password;
 
     /// "host:port" as sent in the Host header (IPv6 bracketed).
     std::string authority() const;
-    /// "http://host:port" or "https://host:port"; never the credentials, so
+    /// "http://host:port" or "https://host:port" ("openai+" before either
+    /// for an OpenAI-compatible server); never the credentials, so
     /// it is safe to log and is what names the node everywhere.
     std::string str() const;
     bool tls() const noexcept { return scheme == scheme::https; }
@@ -32,7 +40,8 @@ struct url {
 
     /// Parses `text`; nullopt for an empty host, a host with a control byte,
     /// space, non-ASCII byte or one of / [ ] @ ? #, a bad port, bad
-    /// percent-escapes in the credentials or a scheme other than http/https.
+    /// percent-escapes in the credentials or a scheme other than http, https,
+    /// openai+http or openai+https.
     static std::optional<url> parse(std::string_view text);
 };
 
