@@ -27,9 +27,23 @@ void give(void* p) noexcept {
 
 } // namespace
 
-// Aligned forms are left to the library: herd allocates nothing over-aligned.
+// Every form that pairs with the operator delete below, nothrow included
+// (Catch2 allocates with new(std::nothrow)): a form left to the library (or
+// to ASan's interceptor) would be freed here by std::free, which ASan reports
+// as an alloc-dealloc mismatch. Aligned forms are left to the library with
+// their own deletes: herd allocates nothing over-aligned.
 void* operator new(std::size_t n) { return take(n); }
 void* operator new[](std::size_t n) { return take(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    try {
+        return take(n);
+    } catch (const std::bad_alloc&) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept { return operator new(n, tag); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { give(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { give(p); }
 void operator delete(void* p) noexcept { give(p); }
 void operator delete[](void* p) noexcept { give(p); }
 void operator delete(void* p, std::size_t) noexcept { give(p); }
