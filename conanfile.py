@@ -87,6 +87,8 @@ class HerdConan(ConanFile):
         self.cpp_info.set_property("cmake_file_name", "herd")
         self.cpp_info.set_property("cmake_target_name", "herd::herd")
         self.cpp_info.libs = ["herd"]
+        # One Asio frame allocator in every file (see src/CMakeLists.txt).
+        self.cpp_info.defines = ["ASIO_DISABLE_STD_ALIGNED_ALLOC"]
         # Without an llhttp package herd compiled Debian's llhttp sources into
         # a static archive that a static herd needs at link time.
         if not self.options.shared and os.path.exists(

@@ -21,7 +21,9 @@ if(NOT TARGET asio::asio)
   target_include_directories(asio::asio INTERFACE ${HERD_ASIO_INCLUDE_DIR})
   # Asio 1.22 sees clang's C++20 coroutines only through this (see
   # include/herd/async/compat.hpp).
-  target_compile_definitions(asio::asio INTERFACE ASIO_NO_DEPRECATED
+  # ASIO_DISABLE_STD_ALIGNED_ALLOC: see the herd target (src/CMakeLists.txt);
+  # here too for programs that use Asio without herd (the fuzz targets).
+  target_compile_definitions(asio::asio INTERFACE ASIO_NO_DEPRECATED ASIO_DISABLE_STD_ALIGNED_ALLOC
     $<$<CXX_COMPILER_ID:Clang>:ASIO_HAS_CO_AWAIT=1>)
   target_link_libraries(asio::asio INTERFACE Threads::Threads)
 endif()
