@@ -48,9 +48,9 @@ awaitable<embed_outcome> pool::impl::embed_single(std::string_view text, embed_o
         flush(c); // callers that piled up meanwhile
         co_return out;
     }
-    // Every slot busy: wait with the others; the next request to return
-    // takes the pile as one batch (no timer: it leaves as soon as there is
-    // room).
+    // Each node has one of ours, or the node it would go to is busy: wait
+    // with the others; the next request to return takes the pile as one
+    // batch (no timer: it leaves as soon as there is room).
     auto w = std::make_shared<coalesce_waiter>(ex, text, options.priority);
     c.open.push_back(w);
     co_await w->signal.async_wait(compat::use_nothrow);
