@@ -22,10 +22,19 @@ using herd::ollama::embed_reply;
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 void check_against_dom(std::string_view body, bool accepted, const embed_reply& r) {
-    auto j = nlohmann::json::parse(body, nullptr, false);
+    // The DOM keeps the last of duplicate keys; the decoders refuse a second
+    // "embeddings" (which rows would be meant?), so the judge counts them.
+    int embeddings_keys = 0;
+    auto j = nlohmann::json::parse(
+        body,
+        [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+            if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed == "embeddings") ++embeddings_keys;
+            return true;
+        },
+        false);
     if (!accepted) {
         // Only a plainly good reply must have been accepted.
-        if (!j.is_object() || !j.contains("embeddings") || !j["embeddings"].is_array()) return;
+        if (!j.is_object() || embeddings_keys != 1 || !j["embeddings"].is_array()) return;
         if (j.contains("error") && j["error"].is_string()) return;
         std::size_t dim = 0, row = 0;
         for (auto& v : j["embeddings"]) {
