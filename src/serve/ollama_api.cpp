@@ -1,5 +1,6 @@
 #include "serve/ollama_api.hpp"
 
+#include "ollama/go_kind.hpp"
 #include "serve/json_wire.hpp"
 
 #include <fmt/format.h>
@@ -56,10 +57,8 @@ bool embed_params_of(const json& body, bool legacy, embed_call& call, std::strin
     if (body.contains("options") && !body["options"].is_null()) {
         const json& o = body["options"];
         if (!o.is_object()) {
-            // Go's text for the field's type.
-            std::string_view kind = o.is_string() ? "string" : o.is_boolean() ? "bool" : o.is_array() ? "array" : "number";
             error = fmt::format("json: cannot unmarshal {} into Go struct field {}.options of type map[string]interface {{}}",
-                                kind, legacy ? "EmbeddingRequest" : "EmbedRequest");
+                                ollama::go_kind(o), legacy ? "EmbeddingRequest" : "EmbedRequest");
             return false;
         }
         if (!o.empty()) call.options = o.dump(); // nlohmann's objects are sorted: equal options, equal text

@@ -36,14 +36,6 @@ std::variant<nlohmann::json, api_error> parse_prefix(std::string_view body) {
 
 } // namespace
 
-std::string_view go_kind(const nlohmann::json& v) noexcept {
-    if (v.is_string()) return "string";
-    if (v.is_number()) return "number";
-    if (v.is_boolean()) return "bool";
-    if (v.is_array()) return "array";
-    return "object";
-}
-
 std::variant<nlohmann::json, api_error> parse_body(std::string_view body, std::string_view go_type) {
     if (blank(body)) return bad_request("missing request body");
     auto j = nlohmann::json::parse(body, nullptr, false);

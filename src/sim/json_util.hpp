@@ -3,6 +3,8 @@
 // request fields) with a clear error on a wrong type, and Go-style duration
 // strings ("1.5s", "5m", "1h30m", "400us") as Ollama's keep_alive uses them.
 
+#include "ollama/go_kind.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -34,9 +36,8 @@ api_error bad_request(std::string_view message);
 /// beginning of value" (Go words some cases differently).
 std::variant<nlohmann::json, api_error> parse_body(std::string_view body, std::string_view go_type);
 
-/// Go's name for the JSON kind of `v` in its type errors: "string",
-/// "number", "bool", "array" or "object".
-std::string_view go_kind(const nlohmann::json& v) noexcept;
+/// Go's name for the JSON kind of a value in its type errors.
+using ollama::go_kind;
 
 /// Reads request field `name` of `j` into `out` (a std::string, bool or
 /// std::int64_t: Go's string, bool and int) as encoding/json does: absent
