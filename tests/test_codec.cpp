@@ -20,6 +20,8 @@ TEST_CASE("encode_embed writes the array form with escaped strings") {
     REQUIRE(j["input"].size() == 3);
     CHECK(j["input"][1] == "quote \" back \\ nl \n tab \t");
     CHECK(j["input"][2] == std::string("\x01<", 2));
+    // Escapes as Go writes them, plain runs around them kept as they are.
+    CHECK(body.find(R"(["plain","quote \" back \\ nl \n tab \t","\u0001<"])") != std::string::npos);
     CHECK(j["truncate"] == false);
     CHECK(j["dimensions"] == 64);
     CHECK(j["keep_alive"] == "5m");

@@ -44,11 +44,21 @@ bool same_as_strtof(const std::string& text) {
     char* strtof_end = nullptr;
     float expected = std::strtof(text.c_str(), &strtof_end);
     bool overflow = errno == ERANGE && std::isinf(expected);
-    float got = 0;
-    const char* end = parse_json_float(text.data(), text.data() + text.size(), got);
-    if (overflow) return end == nullptr;
-    return end == text.data() + text.size() && strtof_end == text.data() + text.size() &&
-           std::bit_cast<std::uint32_t>(got) == std::bit_cast<std::uint32_t>(expected);
+    // Bare, and inside a row with more bytes after it (the one-load path
+    // for "0.ddd" needs 16 readable bytes after the point).
+    const std::string in_row = text + ",0.1234567890123456789]";
+    for (const std::string* s : {&text, &in_row}) {
+        float got = 0;
+        const char* end = parse_json_float(s->data(), s->data() + s->size(), got);
+        if (overflow) {
+            if (end != nullptr) return false;
+            continue;
+        }
+        if (end != s->data() + text.size() || strtof_end != text.data() + text.size() ||
+            std::bit_cast<std::uint32_t>(got) != std::bit_cast<std::uint32_t>(expected))
+            return false;
+    }
+    return true;
 }
 
 float random_finite(std::mt19937_64& rng) {
@@ -121,6 +131,46 @@ TEST_CASE("parse_json_float: signs, zeros, denormals, limits and halfway points"
         wrong += !same_as_strtof(printed(std::nextafter(mid, 1e300), std::chars_format::scientific, 16));
     }
     CHECK(wrong == 0);
+}
+
+TEST_CASE("parse_json_float: unit-vector components, every fraction length, near float midpoints") {
+    // "0.ddd" and "-0.ddd" with 1 to 17 fraction digits (16 and 17 leave
+    // the one-load path), and decimals next to the midpoint between two
+    // floats in (0, 1), where rounding the double to float must not round
+    // twice the wrong way.
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<double> unit(0, 1);
+    std::size_t wrong = 0;
+    std::string first_wrong;
+    auto check = [&](const std::string& s) {
+        if (!same_as_strtof(s) && wrong++ == 0) first_wrong = s;
+    };
+    for (int i = 0; i < 300'000; ++i) {
+        double x = unit(rng);
+        int digits = 1 + i % 17;
+        check(printed(x, std::chars_format::fixed, digits));
+        check("-" + printed(x * 1e-3, std::chars_format::fixed, digits));
+        float a = static_cast<float>(x);
+        double mid = (static_cast<double>(a) + std::nextafter(a, 2.0f)) / 2;
+        check(printed(mid, std::chars_format::fixed, 15));
+        check(printed(std::nextafter(mid, 0.0), std::chars_format::fixed, 15));
+    }
+    for (std::string s : {"0.0", "-0.0", "0.000000000000000", "0.5", "0.999999999999999", "-0.000000000000001"}) check(s);
+    INFO("first wrong: " << first_wrong);
+    CHECK(wrong == 0);
+    // Not JSON even with bytes after it: no digit after the point, or a
+    // second leading zero.
+    float f = 0;
+    for (std::string s : {"0.,1234567890123456789", "-0.]1234567890123456789"}) {
+        INFO(s);
+        CHECK(parse_json_float(s.data(), s.data() + s.size(), f) == nullptr);
+    }
+    const std::string two_zeros = "00.5,234567890123456789"; // the number is "0"; the caller refuses the rest
+    CHECK(parse_json_float(two_zeros.data(), two_zeros.data() + two_zeros.size(), f) == two_zeros.data() + 1);
+    // An exponent after the digits leaves the one-load path, and is read.
+    const std::string exponent = "0.5e-3,234567890123456789";
+    CHECK(parse_json_float(exponent.data(), exponent.data() + exponent.size(), f) == exponent.data() + 6);
+    CHECK(f == 0.5e-3f);
 }
 
 TEST_CASE("parse_json_float: overflow and text that is not a JSON number") {

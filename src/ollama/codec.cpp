@@ -15,10 +15,17 @@ namespace herd::ollama {
 void append_json_string(std::string& out, std::string_view text, bool escape_html) {
     // Hand-written because nlohmann escapes only through a json value (an
     // allocation per string on the request path); this is the whole rule.
+    // Runs of characters that need no escape are appended at once.
     static constexpr char hex[] = "0123456789abcdef";
     out.push_back('"');
-    for (char c : text) {
-        auto u = static_cast<unsigned char>(c);
+    std::size_t run = 0; // where the current run of plain characters began
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        const auto u = static_cast<unsigned char>(c);
+        const bool html = escape_html && (c == '<' || c == '>' || c == '&');
+        if (u >= 0x20 && c != '"' && c != '\\' && !html) continue;
+        out.append(text.data() + run, i - run);
+        run = i + 1;
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -26,15 +33,12 @@ void append_json_string(std::string& out, std::string_view text, bool escape_htm
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;
         default:
-            if (u < 0x20 || (escape_html && (c == '<' || c == '>' || c == '&'))) {
-                out += "\\u00";
-                out.push_back(hex[u >> 4]);
-                out.push_back(hex[u & 15]);
-            } else {
-                out.push_back(c);
-            }
+            out += "\\u00";
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 15]);
         }
     }
+    out.append(text.data() + run, text.size() - run);
     out.push_back('"');
 }
 

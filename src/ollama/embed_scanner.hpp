@@ -96,12 +96,26 @@ struct scanner {
     bool float_array(std::vector<float>& values) {
         if (!eat('[')) return false;
         if (eat(']')) return true;
-        do {
+        for (;;) {
             float f;
+#if HERD_UNIT_FRACTION
+            // Ollama's rows: "0.ddd," items with no spaces, each one load
+            // (json_float.hpp), the cursor kept in a register. The first
+            // item of another shape ends the run and takes number().
+            const char* q = p;
+            const char* next;
+            while ((next = parse_unit_fraction(q, end, f)) != nullptr && *next == ',') {
+                values.push_back(f);
+                q = next + 1;
+            }
+            p = next ? next : q;
+            if (!next && !number(f)) return false;
+#else
             if (!number(f)) return false;
+#endif
             values.push_back(f);
-        } while (eat(','));
-        return eat(']');
+            if (!eat(',')) return eat(']');
+        }
     }
     bool unsigned_number(std::uint64_t& out) noexcept {
         ws();

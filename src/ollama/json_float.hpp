@@ -22,6 +22,10 @@
 // std::from_chars per float here (~190 vs ~230 instructions; this ~140,
 // see bench/README.md). Assumes the default rounding mode.
 //
+// Before all that, the shape of a unit vector's component ("0.0123",
+// "-0.98765432", 1 to 15 fraction digits) with 16 more bytes readable takes
+// parse_unit_fraction below: one 16-byte load, no loop.
+//
 // Returns the end of the number, or nullptr when [p, end) does not start
 // with a JSON number or the number rounds beyond FLT_MAX (strtof's
 // infinity with ERANGE). A magnitude below the smallest denormal becomes
@@ -31,6 +35,15 @@
 
 #include <bit>
 #include <cstdint>
+
+// The one-load path needs SSE2 (every x86-64) and little-endian bytes;
+// elsewhere every number takes the general path.
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HERD_UNIT_FRACTION 1
+#include <emmintrin.h>
+#else
+#define HERD_UNIT_FRACTION 0
+#endif
 
 namespace herd::ollama::detail {
 
@@ -91,7 +104,57 @@ inline int take_digits(const char*& p, const char* end, std::uint64_t& w) noexce
     return true;
 }
 
+#if HERD_UNIT_FRACTION
+/// "0.ddd" or "-0.ddd" with 1..15 fraction digits not followed by an
+/// exponent, and at least 16 bytes readable after the point: what Ollama
+/// writes for nearly every component of a normalised embedding. Returns
+/// the end of the number, or nullptr when the text has another shape (or
+/// the one case below): parse_json_float's general path then decides.
+///
+/// The 16 bytes after the point are read at once; the n digits, padded
+/// with zeros, are the integer W = D x 10^(16-n). W is exact in a double
+/// (its odd part is below 2^n x 5^16 <= 2^15 x 5^16 < 2^53), and so is
+/// 1e16, so W / 1e16 is the double nearest the decimal; rounding it to
+/// float is then exact unless it sits on a midpoint between two floats
+/// (float_from_decimal's argument), which returns nullptr.
+[[gnu::always_inline]] inline const char* parse_unit_fraction(const char* p, const char* end, float& out) noexcept {
+    if (end - p < 19) return nullptr; // sign, "0.", 16 bytes
+    const bool negative = *p == '-';
+    const char* f = p + negative;
+    if (f[0] != '0' || f[1] != '.') return nullptr;
+    f += 2;
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(f));
+    const __m128i values = _mm_sub_epi8(bytes, _mm_set1_epi8('0'));
+    const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(values, _mm_set1_epi8(9)), values);
+    const int n = std::countr_one(static_cast<unsigned>(_mm_movemask_epi8(digit)));
+    if (n == 0 || n == 16 || f[n] == 'e' || f[n] == 'E') return nullptr;
+    // Keep the first n bytes: a 16-byte window into 16 ones then 16 zeros.
+    alignas(16) static constexpr unsigned char ones_then_zeros[32] = {
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    const __m128i keep = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ones_then_zeros + 16 - n));
+    const __m128i kept = _mm_and_si128(values, keep); // byte i: digit i, the first the most significant
+    // Digits to numbers in three SIMD steps (all lanes signed 16 or 32 bit,
+    // far from overflow): pairs (10a+b), fours (100x+y), eights (10000x+y).
+    const __m128i pairs = _mm_add_epi16(_mm_mullo_epi16(_mm_and_si128(kept, _mm_set1_epi16(0x00FF)), _mm_set1_epi16(10)),
+                                        _mm_srli_epi16(kept, 8));
+    const __m128i fours = _mm_madd_epi16(pairs, _mm_set_epi16(1, 100, 1, 100, 1, 100, 1, 100));
+    const __m128i eights =
+        _mm_madd_epi16(_mm_packs_epi32(fours, fours), _mm_set_epi16(1, 10000, 1, 10000, 1, 10000, 1, 10000));
+    const auto high = static_cast<std::uint32_t>(_mm_cvtsi128_si32(eights));
+    const auto low = static_cast<std::uint32_t>(_mm_cvtsi128_si32(_mm_srli_si128(eights, 4)));
+    const std::uint64_t w = std::uint64_t{high} * 100000000u + low;
+    const double d = static_cast<double>(w) / 1e16;
+    if ((std::bit_cast<std::uint64_t>(d) & 0x1FFFFFFFu) == 0x10000000u) return nullptr;
+    const float v = static_cast<float>(d);
+    out = negative ? -v : v;
+    return f + n;
+}
+#endif
+
 inline const char* parse_json_float(const char* p, const char* end, float& out) noexcept {
+#if HERD_UNIT_FRACTION
+    if (const char* next = parse_unit_fraction(p, end, out)) return next;
+#endif
     const char* const start = p;
     bool negative = false;
     if (p < end && *p == '-') {
