@@ -157,13 +157,19 @@ struct pool::impl::batch_run {
         }
     }
 
-    // Up to `k` undone indices: own deque first, else stolen.
+    // Up to `k` undone indices: own deque first, then stolen, as many
+    // steals as it takes (one steal moves half of a deque: near the end,
+    // one each would make requests of 28, 14, 7... texts, each paying the
+    // node's fixed cost).
     std::vector<std::uint32_t> take(window_job& job, std::size_t ni, std::size_t k) {
         std::vector<std::uint32_t> out;
-        if (job.queue.size(ni) == 0 && job.queue.steal(ni) > 0) ++totals.steals;
         while (out.size() < k) {
             auto i = job.queue.try_pop_own(ni);
-            if (!i) break;
+            if (!i) {
+                if (job.queue.steal(ni) == 0) break;
+                ++totals.steals;
+                continue;
+            }
             if (!job.done[*i]) out.push_back(*i);
         }
         return out;
@@ -171,18 +177,56 @@ struct pool::impl::batch_run {
 
     // Seconds from now until node `ni` is expected to finish `upto` (null:
     // everything it has in flight). A node serves its requests one after
-    // another: each ends one service time after it started or after the one
-    // before it ended, whichever is later. Negative when overdue.
-    double expected_end(window_job& job, std::size_t ni, const flight* upto = nullptr) {
+    // another: each ends one service time after it was sent or after the
+    // one before it ended (the first: after the node's last answer),
+    // whichever is later. Negative when overdue. With `pessimistic`, an
+    // overdue request is taken to start its service only now.
+    double expected_end(window_job& job, std::size_t ni, const flight* upto = nullptr, bool pessimistic = false) {
         const auto& model = at(ni).service(params.model);
         auto now = clock::now();
-        double end = -1e300;
+        double end = -seconds(now - model.last_end());
         for (auto& f : job.flights) {
             if (f.node_index != ni) continue;
-            end = std::max(end, -seconds(now - f.started)) + model.predict(f.indices.size());
+            end = std::max({end, -seconds(now - f.started), pessimistic ? 0.0 : -1e300}) + model.predict(f.indices.size());
             if (&f == upto) break;
         }
         return end;
+    }
+
+    // Whether node `ni` already has enough in flight to stay busy until a
+    // request sent after its next answer arrives: its work in flight ends
+    // later than one more full request would take. More would only wait
+    // in the node's queue (an Ollama embedding model serves one request at
+    // a time), holding texts that another node may have to take back as
+    // backups when the corpus runs out. Judged on service times (not on
+    // latency, which counts that queue); no rule until they are known.
+    bool queued_enough(window_job& job, std::size_t ni) {
+        const auto& model = at(ni).service(params.model);
+        if (!model.known()) return false;
+        // Pessimistic: a request running late must not make room for a
+        // second one to wait behind the one already waiting.
+        return expected_end(job, ni, nullptr, true) > queue_horizon * model.predict(planned_batch(ni, 16));
+    }
+
+    // Whether node `ni` should leave what is left of the queue to a faster
+    // node: another usable node would finish all of it before `ni` could
+    // finish even its share. Near the end this keeps the last texts off a
+    // slow node, from which they would come back as backups.
+    bool leave_to_others(window_job& job, std::size_t ni) {
+        const auto& mine = at(ni).service(params.model);
+        const std::size_t left = job.queue.size();
+        if (!mine.known() || left == 0 || left > 4 * options.max_batch) return false;
+        const double my_end = std::max(expected_end(job, ni), 0.0) + mine.predict(std::min(left, planned_batch(ni, 16)));
+        for (std::size_t i = 0; i < totals.members.size(); ++i) {
+            if (i == ni || !usable(i)) continue;
+            const auto& theirs = at(i).service(params.model);
+            if (!theirs.known()) continue;
+            const std::size_t k = planned_batch(i, 16);
+            const double requests = std::ceil(static_cast<double>(left) / static_cast<double>(k));
+            const double their_end = std::max(expected_end(job, i), 0.0) + requests * theirs.predict(k);
+            if (their_end * backup_margin < my_end) return true;
+        }
+        return false;
     }
 
     // The oldest in-flight micro-batch of another node that node `self`
@@ -266,6 +310,16 @@ struct pool::impl::batch_run {
                 }
                 auto permit = co_await n.limiter().acquire(options.priority);
                 if (job.finished || removed(ni)) break;
+                if (queued_enough(job, ni)) {
+                    permit.release();
+                    co_await job.queue.wait(); // woken when a request ends (and by the ticker)
+                    continue;
+                }
+                if (leave_to_others(job, ni)) {
+                    permit.release();
+                    co_await job.queue.wait();
+                    continue;
+                }
                 auto indices = take(job, ni, batch_size(job, ni, ln));
                 bool is_backup = false;
                 if (indices.empty()) {
@@ -326,6 +380,15 @@ struct pool::impl::batch_run {
         if (!is_backup) give_back(job, indices, ni, outcome.fail);
     }
 
+    // The batch size node `ni`'s costs call for (`first` until known),
+    // within [min_batch, max_batch].
+    std::size_t planned_batch(std::size_t ni, std::size_t first) {
+        const std::size_t lo = std::max<std::size_t>(options.min_batch, 1);
+        const std::size_t hi = std::max(options.max_batch, lo);
+        return at(ni).service(params.model).batch_for(fixed_cost_share, options.target_request_time, lo, hi,
+                                                      std::clamp(first, lo, hi));
+    }
+
     // Texts for node `ni`'s next request: enough that its fixed cost is at
     // most 5% of the request and the request fills target_request_time of
     // service (see service_model). Until the node's costs are known, a
@@ -336,10 +399,8 @@ struct pool::impl::batch_run {
     // backups are needed.
     std::size_t batch_size(window_job& job, std::size_t ni, lane& ln) {
         const std::size_t lo = std::max<std::size_t>(options.min_batch, 1);
-        const std::size_t hi = std::max(options.max_batch, lo);
         const auto& model = at(ni).service(params.model);
-        std::size_t first = std::clamp<std::size_t>(ln.sent == 0 ? 4 : 16, lo, hi);
-        std::size_t k = model.batch_for(fixed_cost_share, options.target_request_time, lo, hi, first);
+        std::size_t k = planned_batch(ni, ln.sent == 0 ? 4 : 16);
         if (++ln.sent % 8 == 0) k = std::max(k / 2, lo);
         if (model.known()) {
             double total = 0;
@@ -349,6 +410,11 @@ struct pool::impl::batch_run {
             }
             double share = total > 0 ? model.throughput(k) / total : 1;
             auto guided = static_cast<std::size_t>(std::ceil(static_cast<double>(job.queue.size()) * share / 2));
+            // Never so small that the fixed cost is most of the request: a
+            // node paying 17 ms a request does not split its last texts
+            // into requests of 7, 3, 2 and 1.
+            double floor = model.per_input() > 0 ? std::ceil(model.fixed() / model.per_input()) : 0;
+            guided = std::max(guided, static_cast<std::size_t>(std::min(floor, static_cast<double>(k))));
             k = std::clamp(guided, lo, k);
         }
         return k;
@@ -356,6 +422,7 @@ struct pool::impl::batch_run {
 
     static constexpr double fixed_cost_share = 0.05;
     static constexpr double backup_margin = 1.5; // a backup must be expected to win by this factor
+    static constexpr double queue_horizon = 1.0; // work in flight, in full requests, that keeps a node busy
 
     // Every `check` it wakes idle workers (a straggler may now deserve a
     // backup), reports progress every progress_interval, and gives up when

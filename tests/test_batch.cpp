@@ -63,6 +63,33 @@ TEST_CASE("embed_batch: uses every node of a mixed cluster, fast nodes most") {
     CHECK(share[0] > share[1]);
 }
 
+TEST_CASE("embed_batch: a one-at-a-time slow node is kept busy with at most two requests") {
+    // An Ollama-like CPU node (one embed slot, 25.7 ms + ~19 ms a text)
+    // beside a batch-hungry GPU node. More than one request waiting in the
+    // slow node's queue only holds texts the GPU node must take back as
+    // backups at the end; herd-sim's queue gauge, read at every progress
+    // report, shows how many waited.
+    sim::cluster cluster(test::profiles({"gpu-batch", "ollama-cpu"}), {.time_scale = 0.5});
+    cluster.start();
+    asio::io_context io;
+    pool p(io.get_executor(), test::test_config(cluster));
+    auto texts = corpus(12000); // about 3 s: the slow node answers some 10 requests
+    std::uint64_t most_waiting = 0;
+    std::size_t reports = 0;
+    auto watch = [&](const progress&) {
+        ++reports;
+        most_waiting = std::max(most_waiting, cluster.counters(1).queue);
+    };
+    auto m = test::run(io, p.embed_batch(texts, {.on_progress = watch, .progress_interval = std::chrono::milliseconds(2)}));
+    CHECK(wrong_rows(m, texts) == 0);
+    CHECK(reports > 20);
+    CHECK(most_waiting <= 1);
+    std::uint64_t inputs = cluster.counters(0).inputs + cluster.counters(1).inputs;
+    CHECK(inputs >= texts.size());
+    CHECK(inputs <= texts.size() + texts.size() * 3 / 100); // backups: at most 3% more node work
+    CHECK(cluster.counters(1).inputs > 0);
+}
+
 TEST_CASE("embed_batch: all nodes failing fails with the inputs not done and each node's cause") {
     sim::cluster cluster(test::profiles({"zero", "zero"}));
     cluster.start();

@@ -69,6 +69,9 @@ public:
     /// True once a fit exists (two samples or more).
     bool known() const noexcept { return count_ >= 2; }
     std::size_t samples() const noexcept { return count_; }
+    /// When the last request answered (the epoch before any): the request
+    /// queued behind it started its service then, not when it was sent.
+    time_point last_end() const noexcept { return last_end_; }
     /// Seconds every request costs whatever its size (0 until known).
     double fixed() const noexcept { return fixed_; }
     /// Seconds each input adds (0 until known).
@@ -116,16 +119,30 @@ private:
             var += (samples_[i].n - mn) * (samples_[i].n - mn);
             cov += (samples_[i].n - mn) * (samples_[i].s - ms);
         }
-        // Sizes too alike to separate the two costs, or a fit that noise
-        // bent below zero: all of the time is per input.
-        if (var < 1e-9 || cov <= 0 || ms - (cov / var) * mn < 0) {
+        // Sizes too alike to separate the two costs (the slope is not
+        // clearly above its own noise: requests of 14-16 texts can put all
+        // of the time in a "fixed" cost, and a node would then be sent 64
+        // texts it takes four times as long for), or a fit that noise bent
+        // below zero: all of the time is per input. That over-predicts
+        // larger requests, the safe side for batch sizes and queue
+        // estimates.
+        const double slope = var > 1e-9 ? cov / var : 0;
+        double residuals = 0;
+        for (std::size_t i = 0; i < count_; ++i) {
+            double r = samples_[i].s - ms - slope * (samples_[i].n - mn);
+            residuals += r * r;
+        }
+        const double slope_error = count_ > 2 && var > 1e-9 ? std::sqrt(residuals / (k - 2) / var) : slope;
+        if (var < 1e-9 || cov <= 0 || slope < significant * slope_error || ms - slope * mn < 0) {
             fixed_ = 0;
             per_input_ = ms / std::max(mn, 1e-9);
             return;
         }
-        per_input_ = cov / var;
+        per_input_ = slope;
         fixed_ = ms - per_input_ * mn;
     }
+
+    static constexpr double significant = 3; ///< the slope must exceed this many standard errors
 
     options options_;
     std::vector<sample> samples_;
