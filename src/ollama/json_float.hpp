@@ -24,7 +24,9 @@
 //
 // Before all that, the shape of a unit vector's component ("0.0123",
 // "-0.98765432", 1 to 15 fraction digits) with 16 more bytes readable takes
-// parse_unit_fraction below: one 16-byte load, no loop.
+// parse_unit_fraction below: one 16-byte load, no loop (~75 instructions
+// a float with the scanner's row loop around it, against ~230 for the
+// general path; on x86-64, where SSE2 is always there).
 //
 // Returns the end of the number, or nullptr when [p, end) does not start
 // with a JSON number or the number rounds beyond FLT_MAX (strtof's
