@@ -310,14 +310,9 @@ struct pool::impl::batch_run {
                 }
                 auto permit = co_await n.limiter().acquire(options.priority);
                 if (job.finished || removed(ni)) break;
-                if (queued_enough(job, ni)) {
+                if (queued_enough(job, ni) || leave_to_others(job, ni)) {
                     permit.release();
                     co_await job.queue.wait(); // woken when a request ends (and by the ticker)
-                    continue;
-                }
-                if (leave_to_others(job, ni)) {
-                    permit.release();
-                    co_await job.queue.wait();
                     continue;
                 }
                 auto indices = take(job, ni, batch_size(job, ni, ln));

@@ -77,22 +77,28 @@ inline int take_digits(const char*& p, const char* end, std::uint64_t& w) noexce
     return n;
 }
 
+/// Whether the double d lies exactly on a midpoint between two floats (its
+/// 29 bits below float precision are 1000...0): rounding it to float would
+/// then round the decimal it came from twice, perhaps the wrong way.
+inline bool on_float_midpoint(double d) noexcept {
+    return (std::bit_cast<std::uint64_t>(d) & 0x1FFFFFFFu) == 0x10000000u;
+}
+
 /// The float nearest w x 10^q (w < 2^64) when one exact step decides it;
 /// false otherwise (a slower exact path must).
 [[gnu::always_inline]] inline bool float_from_decimal(std::uint64_t w, std::int64_t q, bool negative,
                                                       float& out) noexcept {
     // Both factors exact in double, so the quotient/product is the double
     // nearest x. Rounding that double to float again is exact unless it
-    // landed on a midpoint between two floats (its 29 bits below float
-    // precision are 1000...0): x may then lie on either side of it, so that
-    // case goes on. Every decimal Ollama writes in fixed notation (at most
+    // landed on a midpoint between two floats: x may then lie on either
+    // side of it, so that case goes on. Every decimal Ollama writes in fixed notation (at most
     // 9 significant digits, 1e-6 <= |x| < 1e21) takes this step.
     static constexpr double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     if (w <= (std::uint64_t(1) << 53) && q >= -22 && q <= 22) {
         double d = static_cast<double>(w);
         d = q < 0 ? d / powers[-q] : d * powers[q];
-        if ((std::bit_cast<std::uint64_t>(d) & 0x1FFFFFFFu) != 0x10000000u) {
+        if (!on_float_midpoint(d)) {
             float v = static_cast<float>(d);
             out = negative ? -v : v;
             return true;
@@ -146,7 +152,7 @@ inline int take_digits(const char*& p, const char* end, std::uint64_t& w) noexce
     const auto low = static_cast<std::uint32_t>(_mm_cvtsi128_si32(_mm_srli_si128(eights, 4)));
     const std::uint64_t w = std::uint64_t{high} * 100000000u + low;
     const double d = static_cast<double>(w) / 1e16;
-    if ((std::bit_cast<std::uint64_t>(d) & 0x1FFFFFFFu) == 0x10000000u) return nullptr;
+    if (on_float_midpoint(d)) return nullptr;
     const float v = static_cast<float>(d);
     out = negative ? -v : v;
     return f + n;
