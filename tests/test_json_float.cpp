@@ -1,6 +1,7 @@
 // parse_json_float (src/ollama/json_float.hpp) against strtof: every float
 // Ollama can write, and others, must come back bit for bit.
 #include "ollama/json_float.hpp"
+#include "support/float_text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,27 +16,11 @@
 #include <string>
 
 using herd::ollama::detail::parse_json_float;
+using herd::test::go_form;
+using herd::test::printed;
+using herd::test::random_finite;
 
 namespace {
-
-// Go's encoding/json for a float32 (what Ollama writes): shortest digits,
-// fixed notation for 1e-6 <= |x| < 1e21, else exponent form ("e-07" -> "e-7").
-std::string go_form(float v) {
-    char buf[64];
-    float a = std::fabs(v);
-    bool sci = a != 0 && (a < 1e-6f || a >= 1e21f);
-    auto r = std::to_chars(buf, buf + sizeof buf, v, sci ? std::chars_format::scientific : std::chars_format::fixed);
-    std::string s(buf, r.ptr);
-    if (sci && s.size() >= 4 && s[s.size() - 4] == 'e' && s[s.size() - 3] == '-' && s[s.size() - 2] == '0')
-        s.erase(s.size() - 2, 1);
-    return s;
-}
-
-std::string printed(double v, std::chars_format f, int precision = -1) {
-    char buf[800];
-    auto r = precision < 0 ? std::to_chars(buf, buf + sizeof buf, v, f) : std::to_chars(buf, buf + sizeof buf, v, f, precision);
-    return {buf, r.ptr};
-}
 
 // Parses `text` both ways; true when both consumed all of it to the same bits
 // (or both report an overflow).
@@ -59,13 +44,6 @@ bool same_as_strtof(const std::string& text) {
             return false;
     }
     return true;
-}
-
-float random_finite(std::mt19937_64& rng) {
-    for (;;) {
-        float f = std::bit_cast<float>(static_cast<std::uint32_t>(rng()));
-        if (std::isfinite(f)) return f;
-    }
 }
 
 } // namespace

@@ -18,6 +18,7 @@
 #include <herd/ollama/codec.hpp>
 
 #include "ollama/json_float.hpp"
+#include "ollama/unit_fraction_row.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -97,22 +98,14 @@ struct scanner {
         if (!eat('[')) return false;
         if (eat(']')) return true;
         for (;;) {
-            float f;
 #if HERD_UNIT_FRACTION
-            // Ollama's rows: "0.ddd," items with no spaces, each one load
-            // (json_float.hpp), the cursor kept in a register. The first
-            // item of another shape ends the run and takes number().
-            const char* q = p;
-            const char* next;
-            while ((next = parse_unit_fraction(q, end, f)) != nullptr && *next == ',') {
-                values.push_back(f);
-                q = next + 1;
-            }
-            p = next ? next : q;
-            if (!next && !number(f)) return false;
-#else
-            if (!number(f)) return false;
+            // Ollama's rows: "0.ddd," items with no spaces, 64 bytes at a
+            // time (unit_fraction_row.hpp). The first item of another
+            // shape, and the row's last, take number().
+            p = take_unit_fractions(p, end, values);
 #endif
+            float f;
+            if (!number(f)) return false;
             values.push_back(f);
             if (!eat(',')) return eat(']');
         }

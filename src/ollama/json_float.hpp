@@ -24,9 +24,11 @@
 //
 // Before all that, the shape of a unit vector's component ("0.0123",
 // "-0.98765432", 1 to 15 fraction digits) with 16 more bytes readable takes
-// parse_unit_fraction below: one 16-byte load, no loop (~75 instructions
-// a float with the scanner's row loop around it, against ~230 for the
-// general path; on x86-64, where SSE2 is always there).
+// parse_unit_fraction below: one 16-byte load, no loop, against ~230
+// instructions for the general path (on x86-64, where SSE2 is always
+// there). A whole row of them takes unit_fraction_row.hpp, which finds
+// the items' ends 64 bytes at a time and converts each with
+// unit_fraction_value.
 //
 // Returns the end of the number, or nullptr when [p, end) does not start
 // with a JSON number or the number rounds beyond FLT_MAX (strtof's
@@ -113,29 +115,27 @@ inline bool on_float_midpoint(double d) noexcept {
 }
 
 #if HERD_UNIT_FRACTION
-/// "0.ddd" or "-0.ddd" with 1..15 fraction digits not followed by an
-/// exponent, and at least 16 bytes readable after the point: what Ollama
-/// writes for nearly every component of a normalised embedding. Returns
-/// the end of the number, or nullptr when the text has another shape (or
-/// the one case below): parse_json_float's general path then decides.
-///
-/// The 16 bytes after the point are read at once; the n digits, padded
-/// with zeros, are the integer W = D x 10^(16-n). W is exact in a double
-/// (its odd part is below 2^n x 5^16 <= 2^15 x 5^16 < 2^53), and so is
-/// 1e16, so W / 1e16 is the double nearest the decimal; rounding it to
-/// float is then exact unless it sits on a midpoint between two floats
-/// (float_from_decimal's argument), which returns nullptr.
-[[gnu::always_inline]] inline const char* parse_unit_fraction(const char* p, const char* end, float& out) noexcept {
-    if (end - p < 19) return nullptr; // sign, "0.", 16 bytes
-    const bool negative = *p == '-';
-    const char* f = p + negative;
-    if (f[0] != '0' || f[1] != '.') return nullptr;
-    f += 2;
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(f));
-    const __m128i values = _mm_sub_epi8(bytes, _mm_set1_epi8('0'));
+/// Bit i set where p[i] is not a digit '0'..'9', for the 16 bytes at p
+/// (which must be readable).
+[[gnu::always_inline]] inline unsigned non_digits16(const char* p) noexcept {
+    const __m128i values = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), _mm_set1_epi8('0'));
     const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(values, _mm_set1_epi8(9)), values);
-    const int n = std::countr_one(static_cast<unsigned>(_mm_movemask_epi8(digit)));
-    if (n == 0 || n == 16 || f[n] == 'e' || f[n] == 'E') return nullptr;
+    return ~static_cast<unsigned>(_mm_movemask_epi8(digit)) & 0xFFFFu;
+}
+
+/// The float nearest 0.d1..dn (negated when `negative`), from the n digits
+/// at `digits` (1 <= n <= 15; 16 bytes readable there); false in the one
+/// case a slower path must decide.
+///
+/// The 16 bytes are read at once; the n digits, padded with zeros, are the
+/// integer W = D x 10^(16-n). W is exact in a double (its odd part is below
+/// 2^n x 5^16 <= 2^15 x 5^16 < 2^53), and so is 1e16, so W / 1e16 is the
+/// double nearest the decimal; rounding it to float is then exact unless it
+/// sits on a midpoint between two floats (float_from_decimal's argument):
+/// false then.
+[[gnu::always_inline]] inline bool unit_fraction_value(const char* digits, unsigned n, bool negative,
+                                                       float& out) noexcept {
+    const __m128i values = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(digits)), _mm_set1_epi8('0'));
     // Keep the first n bytes: a 16-byte window into 16 ones then 16 zeros.
     alignas(16) static constexpr unsigned char ones_then_zeros[32] = {
         0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
@@ -152,9 +152,29 @@ inline bool on_float_midpoint(double d) noexcept {
     const auto low = static_cast<std::uint32_t>(_mm_cvtsi128_si32(_mm_srli_si128(eights, 4)));
     const std::uint64_t w = std::uint64_t{high} * 100000000u + low;
     const double d = static_cast<double>(w) / 1e16;
-    if (on_float_midpoint(d)) return nullptr;
-    const float v = static_cast<float>(d);
-    out = negative ? -v : v;
+    if (on_float_midpoint(d)) return false;
+    // The sign as a bit, not a branch: a vector's signs are a coin toss,
+    // and a mispredicted branch costs about as much as this whole parse.
+    out = std::bit_cast<float>(std::bit_cast<std::uint32_t>(static_cast<float>(d)) |
+                               static_cast<std::uint32_t>(negative) << 31);
+    return true;
+}
+
+/// "0.ddd" or "-0.ddd" with 1..15 fraction digits not followed by an
+/// exponent, and at least 16 bytes readable after the point: what Ollama
+/// writes for nearly every component of a normalised embedding. Returns
+/// the end of the number, or nullptr when the text has another shape (or
+/// unit_fraction_value cannot decide): parse_json_float's general path
+/// then does.
+[[gnu::always_inline]] inline const char* parse_unit_fraction(const char* p, const char* end, float& out) noexcept {
+    if (end - p < 19) return nullptr; // sign, "0.", 16 bytes
+    const bool negative = *p == '-';
+    const char* f = p + negative;
+    if (f[0] != '0' || f[1] != '.') return nullptr;
+    f += 2;
+    const auto n = static_cast<unsigned>(std::countr_zero(non_digits16(f) | 0x10000u));
+    if (n == 0 || n == 16 || f[n] == 'e' || f[n] == 'E') return nullptr;
+    if (!unit_fraction_value(f, n, negative, out)) return nullptr;
     return f + n;
 }
 #endif
