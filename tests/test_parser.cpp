@@ -153,6 +153,30 @@ TEST_CASE("parser grows a large body in few steps and never past its Content-Len
     CHECK(reallocations <= 16);
 }
 
+TEST_CASE("parser gives a chunked body the last body's size at once, and no more") {
+    // A node answers batches of alike sizes: the second 600 KB body must
+    // arrive into one allocation of the first one's size, not a series of
+    // doublings; a smaller one after it keeps the same bound.
+    auto chunked = [](std::size_t bytes) {
+        std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (std::size_t sent = 0; sent < bytes; sent += 4096) wire += "1000\r\n" + std::string(4096, 'x') + "\r\n";
+        return wire + "0\r\n\r\n";
+    };
+    parser p(message_kind::response);
+    auto first = parse_all(p, {chunked(600 * 1024)});
+    REQUIRE(first.size() == 1);
+    REQUIRE(first[0].body.size() == 600 * 1024);
+    auto second = parse_all(p, {chunked(600 * 1024)});
+    REQUIRE(second.size() == 1);
+    CHECK(second[0].body.capacity() == 600 * 1024);
+    auto small = parse_all(p, {chunked(8 * 1024)});
+    REQUIRE(small.size() == 1);
+    CHECK(small[0].body.size() == 8 * 1024);
+    CHECK(small[0].body.capacity() == 600 * 1024);
+    auto after_small = parse_all(p, {chunked(8 * 1024)});
+    CHECK(after_small[0].body.capacity() < 64 * 1024); // the bound follows the last body, not the largest
+}
+
 TEST_CASE("parser reports a response cut by the peer as connection_lost") {
     parser p(message_kind::response);
     auto r = p.feed("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345");
