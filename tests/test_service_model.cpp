@@ -126,6 +126,22 @@ TEST_CASE("service model: batch size amortises the fixed cost and fills the targ
     CHECK(m.batch_for(0.05, 300ms, 40, 64, 16) == 40);
 }
 
+TEST_CASE("service model: before a fit, a slow node's answers shrink the fallback, a fast node's do not") {
+    // A real CPU node: 16 ms a request, 550 ms a text. Its first answer (4
+    // texts, 2.2 s) already says a 16-text request would hold 8.8 s.
+    service_model slow;
+    serve(slow, {4}, 1, 16ms, 550ms);
+    REQUIRE_FALSE(slow.known());
+    CHECK(slow.batch_for(0.05, 300ms, 1, 64, 16) == 1);
+    CHECK(slow.batch_for(0.05, 300ms, 2, 64, 16) == 2); // never below lo
+    CHECK(slow.batch_for(0.05, 3s, 1, 64, 16) == 6);    // 3 s at 554 ms a text
+    // A GPU-like node: 4 texts in 20 ms say nothing against 16.
+    service_model fast;
+    serve(fast, {4, 16}, 1, 17ms, 1ms);
+    REQUIRE_FALSE(fast.known());
+    CHECK(fast.batch_for(0.05, 300ms, 1, 64, 16) == 16);
+}
+
 TEST_CASE("limiter: queueing is judged within a size class") {
     asio::io_context io;
     limiter lim(io.get_executor(), {.initial_limit = 4});

@@ -51,6 +51,7 @@ public:
     void on_complete(std::size_t inputs, time_point started, time_point ended) {
         auto begin = std::max(started, last_end_);
         last_end_ = std::max(last_end_, ended);
+        if (ended > begin && inputs > 0) seen_per_input_ = seconds(ended - begin) / static_cast<double>(inputs);
         if (!warm_) {
             warm_ = true;
             return;
@@ -88,12 +89,21 @@ public:
 
     /// Texts per request: the smallest batch whose fixed cost is at most
     /// `overhead_share` of its service time, and at least enough to fill
-    /// `target` of service; within [lo, hi]. `fallback` until known().
+    /// `target` of service; within [lo, hi]. Until known(): `fallback`,
+    /// or fewer where the last answer's time per input says `fallback`
+    /// would take longer than `target` (a real CPU node can take 0.5 s a
+    /// text: 16 of them before the fit exists would hold 8 s of a short
+    /// corpus). That time counts the fixed cost and the first answer's
+    /// set-up as per input, so it errs towards smaller requests.
     std::size_t batch_for(double overhead_share, duration target, std::size_t lo, std::size_t hi,
                           std::size_t fallback) const noexcept {
         lo = std::max<std::size_t>(lo, 1);
         hi = std::max(hi, lo);
-        if (!known() || per_input_ <= 0) return std::clamp(fallback, lo, hi);
+        if (!known() || per_input_ <= 0) {
+            double fill = seen_per_input_ > 0 ? std::ceil(seconds(target) / seen_per_input_) : 0;
+            if (fill > 0 && fill < static_cast<double>(fallback)) fallback = static_cast<std::size_t>(fill);
+            return std::clamp(fallback, lo, hi);
+        }
         double amortise = fixed_ * (1 - overhead_share) / (std::max(overhead_share, 1e-3) * per_input_);
         double fill = seconds(target) / per_input_;
         double n = std::ceil(std::max(amortise, fill));
@@ -150,6 +160,7 @@ private:
     time_point last_end_{};
     bool warm_ = false;
     double fixed_ = 0, per_input_ = 0;
+    double seen_per_input_ = 0; // the last answer's service time per input, fitted or not
 };
 
 } // namespace herd
