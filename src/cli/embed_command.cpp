@@ -106,7 +106,8 @@ int embed_command(const args& a) {
     if (auto where = a.get("metrics-listen")) {
         metrics.emplace(p, *where);
         auto ep = metrics->endpoint();
-        auto host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+        // fmt, not operator+: g++ 12 warns (-Wrestrict, a false positive) on "[" + s + "]" in Release.
+        auto host = ep.address().is_v6() ? fmt::format("[{}]", ep.address().to_string()) : ep.address().to_string();
         fmt::print(stderr, "herd: metrics at http://{0}:{1}/metrics, dashboard at http://{0}:{1}/dashboard\n", host,
                    ep.port());
     }
