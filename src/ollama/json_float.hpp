@@ -123,6 +123,13 @@ inline bool on_float_midpoint(double d) noexcept {
     return ~static_cast<unsigned>(_mm_movemask_epi8(digit)) & 0xFFFFu;
 }
 
+/// Whether the 2 bytes at p are "0." (one little-endian uint16 compare).
+[[gnu::always_inline]] inline bool zero_point_at(const char* p) noexcept {
+    std::uint16_t two;
+    __builtin_memcpy(&two, p, 2);
+    return two == ('0' | '.' << 8);
+}
+
 /// The float nearest 0.d1..dn (negated when `negative`), from the n digits
 /// at `digits` (1 <= n <= 15; 16 bytes readable there); false in the one
 /// case a slower path must decide.
@@ -169,9 +176,8 @@ inline bool on_float_midpoint(double d) noexcept {
 [[gnu::always_inline]] inline const char* parse_unit_fraction(const char* p, const char* end, float& out) noexcept {
     if (end - p < 19) return nullptr; // sign, "0.", 16 bytes
     const bool negative = *p == '-';
-    const char* f = p + negative;
-    if (f[0] != '0' || f[1] != '.') return nullptr;
-    f += 2;
+    if (!zero_point_at(p + negative)) return nullptr;
+    const char* f = p + negative + 2;
     const auto n = static_cast<unsigned>(std::countr_zero(non_digits16(f) | 0x10000u));
     if (n == 0 || n == 16 || f[n] == 'e' || f[n] == 'E') return nullptr;
     if (!unit_fraction_value(f, n, negative, out)) return nullptr;

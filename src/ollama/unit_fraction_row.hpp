@@ -16,7 +16,6 @@
 
 #include <bit>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #if HERD_UNIT_FRACTION
@@ -30,7 +29,6 @@ namespace herd::ollama::detail {
 /// `end`, where it does not read. The caller parses from there the general
 /// way. Never reads at or past `end`.
 inline const char* take_unit_fractions(const char* p, const char* end, std::vector<float>& values) {
-    constexpr std::uint16_t zero_point = '0' | '.' << 8; // "0." read as a little-endian uint16
     while (end - p >= 80) { // a window of 64, and an item's digits read 16 bytes from up to p + 63
         const std::uint64_t non_digit = std::uint64_t{non_digits16(p)} | std::uint64_t{non_digits16(p + 16)} << 16 |
                                         std::uint64_t{non_digits16(p + 32)} << 32 |
@@ -45,12 +43,10 @@ inline const char* take_unit_fractions(const char* p, const char* end, std::vect
             const auto e = static_cast<unsigned>(std::countr_zero(ends));
             const bool negative = p[s] == '-';
             const unsigned first = s + 2 + negative;
-            std::uint16_t prefix;
-            std::memcpy(&prefix, p + s + negative, 2);
             float f;
             // The first digit's bit is checked too: "0.x5" would otherwise
             // pass as a two-digit fraction.
-            if (prefix != zero_point || (non_digit >> first & 1) || e - first > 15 || p[e] != ',' ||
+            if (!zero_point_at(p + s + negative) || (non_digit >> first & 1) || e - first > 15 || p[e] != ',' ||
                 !unit_fraction_value(p + first, e - first, negative, f))
                 return p + s;
             values.push_back(f);
