@@ -208,6 +208,21 @@ struct pool::impl::batch_run {
         return expected_end(job, ni, nullptr, true) > queue_horizon * model.predict(planned_batch(ni, 16));
     }
 
+    // Whether node `ni` has never answered and already has a request of
+    // this window in flight: its first answer sizes the next request (a
+    // GPU node answering 4 texts in 17 ms gets a full one, a CPU node
+    // taking 0.5 s a text gets one text), so nothing more is sent blind.
+    // An embedding model serves one request at a time, so a request sent
+    // meanwhile would only wait in the node's queue; a node with several
+    // slots loses one round trip.
+    bool awaiting_first_answer(window_job& job, std::size_t ni) {
+        return !at(ni).service(params.model).answered() && in_flight(job, ni);
+    }
+
+    static bool in_flight(const window_job& job, std::size_t ni) {
+        return std::any_of(job.flights.begin(), job.flights.end(), [&](auto& f) { return f.node_index == ni; });
+    }
+
     // Whether node `ni` should leave what is left of the queue to a faster
     // node: another usable node would finish all of it before `ni` could
     // finish even its share. Near the end this keeps the last texts off a
@@ -310,12 +325,13 @@ struct pool::impl::batch_run {
                 }
                 auto permit = co_await n.limiter().acquire(options.priority);
                 if (job.finished || removed(ni)) break;
-                if (queued_enough(job, ni) || leave_to_others(job, ni)) {
+                if (awaiting_first_answer(job, ni) || queued_enough(job, ni) || leave_to_others(job, ni)) {
                     permit.release();
                     co_await job.queue.wait(); // woken when a request ends (and by the ticker)
                     continue;
                 }
                 auto indices = take(job, ni, batch_size(job, ni, ln));
+                if (!indices.empty()) ++ln.sent;
                 bool is_backup = false;
                 if (indices.empty()) {
                     flight* slow = options.backup_tasks && job.queue.size() == 0 ? backup_candidate(job, ni) : nullptr;
@@ -350,6 +366,14 @@ struct pool::impl::batch_run {
         auto outcome = co_await n.embed(params, batch, options.priority, deadline, &permit, id);
         permit.release();
         job.flights.erase(it);
+        if (outcome.ok()) {
+            // Workers waiting on this answer send first, then it is stored:
+            // the first store allocates the window's matrix (32 MB for
+            // 8,000 rows of 1,024 floats, tens of ms of page faults) and
+            // would hold back the node's next request.
+            job.queue.notify_all();
+            co_await ::asio::post(co_await ::asio::this_coro::executor, ::asio::use_awaitable);
+        }
         if (outcome.ok() && store(job, indices, outcome.reply.embeddings, ni)) {
             pool.embedded(indices.size());
             job.last_success = clock::now();
@@ -385,18 +409,24 @@ struct pool::impl::batch_run {
     }
 
     // Texts for node `ni`'s next request: enough that its fixed cost is at
-    // most 5% of the request and the request fills target_request_time of
-    // service (see service_model). Until the node's costs are known, a
-    // small request and then a larger one, so the fit has two sizes; every
-    // eighth request is half size so the sizes keep varying. Near the end,
+    // most 2% of the request (at 5%, a node paying 26 ms a request and
+    // 21 ms a text ran 3% below a client sending it 64) and the request
+    // fills target_request_time of service (see service_model). A node's first request is small (its
+    // answer sizes the next ones). Every eighth request is half size while
+    // the fit is young, every 32nd after, so the sizes keep varying and
+    // the fit keeps the fixed cost apart; on a node paying 17 ms a request
+    // a half-size one every eighth cost 3.6% of its throughput. Near the end,
     // no more than the node's share of what is left over two requests
     // (guided self-scheduling), so the nodes finish together and few
-    // backups are needed.
+    // backups are needed. 0 (wait, look again when a request ends) when
+    // the node has work in flight and even `min_batch` more would end after
+    // the cluster is expected to have finished.
     std::size_t batch_size(window_job& job, std::size_t ni, lane& ln) {
         const std::size_t lo = std::max<std::size_t>(options.min_batch, 1);
         const auto& model = at(ni).service(params.model);
         std::size_t k = planned_batch(ni, ln.sent == 0 ? 4 : 16);
-        if (++ln.sent % 8 == 0) k = std::max(k / 2, lo);
+        const std::size_t vary_every = model.samples() < young_fit ? 8 : 32;
+        if ((ln.sent + 1) % vary_every == 0) k = std::max(k / 2, lo);
         if (model.known()) {
             double total = 0;
             for (std::size_t i = 0; i < totals.members.size(); ++i) {
@@ -411,11 +441,38 @@ struct pool::impl::batch_run {
             double floor = model.per_input() > 0 ? std::ceil(model.fixed() / model.per_input()) : 0;
             guided = std::max(guided, static_cast<std::size_t>(std::min(floor, static_cast<double>(k))));
             k = std::clamp(guided, lo, k);
+            // Nor more than the node serves before the cluster is expected
+            // to have done everything queued and in flight: a slow node's
+            // large request taken late ends after the others finished, and
+            // the corpus waits for it or for its backup.
+            const double budget = cluster_finish(job) - std::max(expected_end(job, ni), 0.0);
+            const double fits = model.per_input() > 0 ? (budget - model.fixed()) / model.per_input() : 1e9;
+            if (fits < static_cast<double>(lo) && in_flight(job, ni)) return 0; // it would end last: wait
+            if (fits < static_cast<double>(k)) k = std::max(static_cast<std::size_t>(std::max(fits, 0.0)), lo);
         }
         return k;
     }
 
-    static constexpr double fixed_cost_share = 0.05;
+    // Seconds from now until the usable nodes whose costs are known would
+    // have embedded everything queued and in flight, each at its planned
+    // batch's throughput; never less than the quickest of them needs for
+    // one more request (its fixed cost is paid even for the last texts).
+    double cluster_finish(window_job& job) {
+        std::size_t work = job.queue.size();
+        for (auto& f : job.flights) work += f.indices.size();
+        double rate = 0, quickest = 1e9;
+        for (std::size_t i = 0; i < totals.members.size(); ++i) {
+            const auto& theirs = at(i).service(params.model);
+            if (!usable(i) || !theirs.known()) continue;
+            const std::size_t k = planned_batch(i, 16);
+            rate += theirs.throughput(k);
+            quickest = std::min(quickest, std::max(expected_end(job, i), 0.0) + theirs.predict(std::min(work, k)));
+        }
+        return rate > 0 ? std::max(static_cast<double>(work) / rate, quickest) : 1e9;
+    }
+
+    static constexpr double fixed_cost_share = 0.02;
+    static constexpr std::size_t young_fit = 16; // samples below which sizes vary more often
     static constexpr double backup_margin = 1.5; // a backup must be expected to win by this factor
     static constexpr double queue_horizon = 1.0; // work in flight, in full requests, that keeps a node busy
 

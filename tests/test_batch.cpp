@@ -90,6 +90,36 @@ TEST_CASE("embed_batch: a one-at-a-time slow node is kept busy with at most two 
     CHECK(cluster.counters(1).inputs > 0);
 }
 
+TEST_CASE("embed_batch: a node's first answer sizes its next requests") {
+    // A GPU-like node (17 ms a request, 0.2 ms a text, one at a time):
+    // nothing more is sent before its first small request (4 texts)
+    // answers, and that answer already calls for full requests of 64. Sent
+    // blind, the next requests had 16 texts each until a fit existed.
+    sim::cluster cluster(test::profiles({"gpu-batch"}), {.time_scale = 0.5});
+    cluster.start();
+    asio::io_context io;
+    pool p(io.get_executor(), test::test_config(cluster));
+    auto texts = corpus(600);
+    // Requests and texts the node has answered, read together (the
+    // per-options tally is kept under one lock), at the first progress
+    // report after its second answer.
+    std::uint64_t requests = 0, inputs = 0;
+    auto watch = [&](const progress&) {
+        if (requests >= 2) return;
+        std::uint64_t r = 0, n = 0;
+        for (auto& [options, count] : cluster.counters(0).embed_options) {
+            r += count.requests;
+            n += count.inputs;
+        }
+        if (r >= 2) requests = r, inputs = n;
+    };
+    auto m = test::run(io, p.embed_batch(texts, {.on_progress = watch, .progress_interval = std::chrono::milliseconds(1)}));
+    CHECK(wrong_rows(m, texts) == 0);
+    REQUIRE(requests >= 2);
+    CHECK((inputs - 4) / (requests - 1) >= 48); // 64 each (one may be a half-size one); was 16
+    CHECK(cluster.counters(0).embed_requests <= 12); // was 14
+}
+
 TEST_CASE("embed_batch: all nodes failing fails with the inputs not done and each node's cause") {
     sim::cluster cluster(test::profiles({"zero", "zero"}));
     cluster.start();

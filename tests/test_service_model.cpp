@@ -126,7 +126,7 @@ TEST_CASE("service model: batch size amortises the fixed cost and fills the targ
     CHECK(m.batch_for(0.05, 300ms, 40, 64, 16) == 40);
 }
 
-TEST_CASE("service model: before a fit, a slow node's answers shrink the fallback, a fast node's do not") {
+TEST_CASE("service model: before a fit, the last answer's time per input sizes the next request") {
     // A real CPU node: 16 ms a request, 550 ms a text. Its first answer (4
     // texts, 2.2 s) already says a 16-text request would hold 8.8 s.
     service_model slow;
@@ -135,11 +135,17 @@ TEST_CASE("service model: before a fit, a slow node's answers shrink the fallbac
     CHECK(slow.batch_for(0.05, 300ms, 1, 64, 16) == 1);
     CHECK(slow.batch_for(0.05, 300ms, 2, 64, 16) == 2); // never below lo
     CHECK(slow.batch_for(0.05, 3s, 1, 64, 16) == 6);    // 3 s at 554 ms a text
-    // A GPU-like node: 4 texts in 20 ms say nothing against 16.
+    // A GPU-like node: 4 texts in 21 ms (5.25 ms each, the fixed cost
+    // counted per text) fill 300 ms with 58; the next answer, 16 texts in
+    // 33 ms, with more than the 64 allowed.
     service_model fast;
-    serve(fast, {4, 16}, 1, 17ms, 1ms);
+    serve(fast, {4}, 1, 17ms, 1ms);
     REQUIRE_FALSE(fast.known());
-    CHECK(fast.batch_for(0.05, 300ms, 1, 64, 16) == 16);
+    CHECK(fast.batch_for(0.05, 300ms, 1, 64, 16) == 58);
+    serve(fast, {16}, 1, 17ms, 1ms);
+    REQUIRE_FALSE(fast.known());
+    CHECK(fast.batch_for(0.05, 300ms, 1, 64, 16) == 64);
+    CHECK(service_model{}.batch_for(0.05, 300ms, 1, 64, 16) == 16); // no answer yet: the fallback
 }
 
 TEST_CASE("limiter: queueing is judged within a size class") {

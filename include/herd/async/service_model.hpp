@@ -67,6 +67,8 @@ public:
         fit();
     }
 
+    /// True once any request has been answered.
+    bool answered() const noexcept { return warm_; }
     /// True once a fit exists (two samples or more).
     bool known() const noexcept { return count_ >= 2; }
     std::size_t samples() const noexcept { return count_; }
@@ -89,19 +91,20 @@ public:
 
     /// Texts per request: the smallest batch whose fixed cost is at most
     /// `overhead_share` of its service time, and at least enough to fill
-    /// `target` of service; within [lo, hi]. Until known(): `fallback`,
-    /// or fewer where the last answer's time per input says `fallback`
-    /// would take longer than `target` (a real CPU node can take 0.5 s a
-    /// text: 16 of them before the fit exists would hold 8 s of a short
-    /// corpus). That time counts the fixed cost and the first answer's
-    /// set-up as per input, so it errs towards smaller requests.
+    /// `target` of service; within [lo, hi]. Before the fit exists, as
+    /// many as the last answer's time per input says fill `target` (a real
+    /// CPU node can take 0.5 s a text: 16 of them would hold 8 s of a
+    /// short corpus; a GPU node answers 4 texts in 17 ms and should get
+    /// full requests at once). That time counts the fixed cost and the
+    /// first answer's set-up as per input, so it errs towards smaller
+    /// requests. Before any answer: `fallback`.
     std::size_t batch_for(double overhead_share, duration target, std::size_t lo, std::size_t hi,
                           std::size_t fallback) const noexcept {
         lo = std::max<std::size_t>(lo, 1);
         hi = std::max(hi, lo);
         if (!known() || per_input_ <= 0) {
             double fill = seen_per_input_ > 0 ? std::ceil(seconds(target) / seen_per_input_) : 0;
-            if (fill > 0 && fill < static_cast<double>(fallback)) fallback = static_cast<std::size_t>(fill);
+            if (fill > 0) fallback = fill < static_cast<double>(hi) ? static_cast<std::size_t>(fill) : hi;
             return std::clamp(fallback, lo, hi);
         }
         double amortise = fixed_ * (1 - overhead_share) / (std::max(overhead_share, 1e-3) * per_input_);
