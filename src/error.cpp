@@ -1,6 +1,7 @@
 #include <herd/error.hpp>
 
 #include <asio/error.hpp>
+#include <fmt/format.h>
 
 namespace herd {
 namespace {
@@ -91,6 +92,24 @@ errc errc_from_status(int status) noexcept {
     if (status == 503) return errc::server_busy;
     if (status >= 500) return errc::server_error;
     return errc::http_error;
+}
+
+std::string error_text(int status, std::string_view text) {
+    if (text.empty()) return fmt::format("HTTP {}", status);
+    constexpr std::size_t most = 300;
+    std::string out(text.substr(0, most));
+    if (text.size() > most) {
+        auto continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
+        // Back to the start of the character the cut may have split.
+        std::size_t keep = out.size();
+        while (keep > 0 && continuation(out[keep - 1])) --keep;
+        if (keep > 0 && static_cast<unsigned char>(out[keep - 1]) >= 0xC0) --keep;
+        out.resize(keep);
+    }
+    for (auto& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    if (text.size() > most) out += fmt::format("... ({} bytes)", text.size());
+    return out;
 }
 
 std::string failure::describe() const {

@@ -86,6 +86,29 @@ TEST_CASE("check_status turns Ollama's error bodies into failures with the serve
     CHECK_FALSE(ollama::check_status(m));
 }
 
+TEST_CASE("check_status: a huge or garbage error body becomes one short readable line") {
+    // A proxy's 502 page: 1 MB of HTML over many lines.
+    http::message m;
+    m.status = 502;
+    m.body = "<html>\r\n<body>Bad Gateway</body>\r\n" + std::string(1 << 20, 'x');
+    auto f = ollama::check_status(m);
+    CHECK(f.code == errc::server_error);
+    CHECK(f.message.starts_with("<html>  <body>Bad Gateway</body>  xxx"));
+    CHECK(f.message.ends_with(fmt::format("... ({} bytes)", m.body.size())));
+    CHECK(f.message.size() < 330);
+    CHECK(f.message.find_first_of("\r\n") == std::string::npos);
+    // The same for the "error" field of a JSON answer.
+    m.status = 500;
+    m.body = R"({"error":")" + std::string(5000, 'e') + R"("})";
+    f = ollama::check_status(m);
+    CHECK(f.message == std::string(300, 'e') + "... (5000 bytes)");
+    // A cut never splits a UTF-8 character: 299 bytes, then a 2-byte one.
+    std::string text = std::string(299, 'a') + "\xc3\xa9" + "tail";
+    CHECK(error_text(500, text) == std::string(299, 'a') + "... (305 bytes)");
+    CHECK(error_text(500, "short") == "short");
+    CHECK(error_text(503, "") == "HTTP 503");
+}
+
 TEST_CASE("decode_embed: the fast path and the full decoder agree") {
     // Escapes in the model name make the fast scanner step aside.
     ollama::embed_reply fast, full;

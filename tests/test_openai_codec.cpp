@@ -182,6 +182,8 @@ TEST_CASE("openai errors: statuses and error objects become herd errors with the
     f = openai::check_status(answer(502, "Bad Gateway"));
     CHECK(f.code == errc::server_error);
     CHECK(f.message == "Bad Gateway");
+    f = openai::check_status(answer(502, "<html>\n" + std::string(100000, 'x')));
+    CHECK(f.message == "<html> " + std::string(293, 'x') + "... (100007 bytes)"); // one short line
     CHECK_FALSE(openai::check_status(answer(200, "{}")));
     CHECK(openai::error_json(404, "no such model") ==
           "{\"error\":{\"code\":null,\"message\":\"no such model\",\"param\":null,\"type\":\"not_found_error\"}}\n");

@@ -54,6 +54,14 @@ std::string_view cause_name(std::error_code ec) noexcept;
 /// errc for an HTTP status that is not 2xx.
 errc errc_from_status(int status) noexcept;
 
+/// The text of a node's error answer as a failure's message: "HTTP 502"
+/// when `text` (the answer's "error" field, else its body) is empty; else
+/// at most its first 300 bytes, cut on a UTF-8 boundary and followed by
+/// "... (N bytes)", with control characters as spaces, so that a proxy's
+/// HTML page or a garbage body stays one readable log line. Throws only
+/// std::bad_alloc.
+std::string error_text(int status, std::string_view text);
+
 /// One node's part of a failure: which node and what it said.
 struct node_cause {
     std::string node;    ///< the node's URL

@@ -186,9 +186,9 @@ failure check_status(const http::message& response) {
     f.code = errc_from_status(response.status);
     auto parsed = nlohmann::json::parse(response.body, nullptr, false);
     if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string())
-        f.message = parsed["error"].get<std::string>();
+        f.message = error_text(response.status, parsed["error"].get_ref<const std::string&>());
     else
-        f.message = response.body.empty() ? fmt::format("HTTP {}", response.status) : response.body;
+        f.message = error_text(response.status, response.body);
     return f;
 }
 

@@ -287,7 +287,7 @@ failure check_status(const http::message& response) {
     f.status = response.status;
     std::string code;
     f.message = message_of(nlohmann::json::parse(response.body, nullptr, false), code);
-    if (f.message.empty()) f.message = response.body.empty() ? fmt::format("HTTP {}", response.status) : response.body;
+    f.message = error_text(response.status, f.message.empty() ? std::string_view(response.body) : f.message);
     if (response.status == 404 || code == "model_not_found") f.code = errc::model_not_found;
     else if (response.status == 400 || response.status == 422) f.code = errc::bad_request;
     else if (response.status == 429 || response.status == 503) f.code = errc::server_busy;
