@@ -3,8 +3,6 @@
 #include <herd/async/race.hpp>
 #include <herd/async/task_group.hpp>
 
-#include <fmt/format.h>
-
 namespace herd {
 
 namespace {
@@ -27,11 +25,11 @@ awaitable<embed_outcome> pool::impl::embed_single(std::string_view text, embed_o
         out = co_await run_embed(params, one, options.priority);
         co_return out;
     }
-    auto key = fmt::format("{}\n{}\n{}\n{}\n{}", params.model, params.dimensions, params.truncate, params.keep_alive,
-                           params.options);
-    auto it = coalescers.find(key);
-    if (it == coalescers.end()) it = coalescers.emplace(key, coalescer{params, {}, 0}).first;
-    coalescer& c = it->second;
+    // A few distinct parameter sets at most: compared in place, no key built per call.
+    auto it = std::find_if(coalescers.begin(), coalescers.end(),
+                           [&](const coalescer& known) { return known.params == params; });
+    if (it == coalescers.end()) it = coalescers.insert(coalescers.end(), coalescer{params, {}, 0});
+    coalescer& c = *it;
 
     if (c.open.empty() && c.in_flight < capacity(c.params.model) &&
         (c.in_flight == 0 || idle(route(c.params.model, {})))) {

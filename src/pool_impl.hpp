@@ -110,7 +110,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     /// request; a caller cancelled before the call sends nothing.
     awaitable<embed_outcome> embed_single(std::string_view text, embed_options options);
 
-    std::map<std::string, coalescer, std::less<>> coalescers;
+    std::list<coalescer> coalescers; // one per distinct embed_params (a list: flush holds references)
     std::size_t capacity(const std::string& model);
     void flush(coalescer& c);
     awaitable<void> run_coalesced(std::shared_ptr<impl> self, coalescer& c,

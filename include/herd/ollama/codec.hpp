@@ -26,6 +26,8 @@ struct embed_params {
     unsigned dimensions = 0;  ///< 0: the model's own dimension
     std::string keep_alive;   ///< empty: the server's default
     std::string options;      ///< a JSON object's text sent as "options"; empty: none
+
+    bool operator==(const embed_params&) const = default;
 };
 
 struct embed_reply {
