@@ -411,16 +411,17 @@ struct pool::impl::batch_run {
     // Texts for node `ni`'s next request: enough that its fixed cost is at
     // most 2% of the request (at 5%, a node paying 26 ms a request and
     // 21 ms a text ran 3% below a client sending it 64) and the request
-    // fills target_request_time of service (see service_model). A node's first request is small (its
-    // answer sizes the next ones). Every eighth request is half size while
-    // the fit is young, every 32nd after, so the sizes keep varying and
-    // the fit keeps the fixed cost apart; on a node paying 17 ms a request
-    // a half-size one every eighth cost 3.6% of its throughput. Near the end,
-    // no more than the node's share of what is left over two requests
-    // (guided self-scheduling), so the nodes finish together and few
-    // backups are needed. 0 (wait, look again when a request ends) when
-    // the node has work in flight and even `min_batch` more would end after
-    // the cluster is expected to have finished.
+    // fills target_request_time of service (see service_model). A node's
+    // first request is small (its answer sizes the next ones). Every
+    // eighth request is half size while the fit is young, every 32nd
+    // after, so the sizes keep varying and the fit keeps the fixed cost
+    // apart; on a node paying 17 ms a request a half-size one every eighth
+    // cost 3.6% of its throughput. Near the end, no more than the node's
+    // share of what is left over two requests (guided self-scheduling), so
+    // the nodes finish together and few backups are needed. 0 (wait, look
+    // again when a request ends) when the node has work in flight and even
+    // `min_batch` more would end after the cluster is expected to have
+    // finished.
     std::size_t batch_size(window_job& job, std::size_t ni, lane& ln) {
         const std::size_t lo = std::max<std::size_t>(options.min_batch, 1);
         const auto& model = at(ni).service(params.model);

@@ -22,7 +22,7 @@ struct flight {
 
 // How one node's micro-batches are sized within this batch.
 struct lane {
-    std::size_t sent = 0; // requests started
+    std::size_t sent = 0; // requests of texts taken from the queue (backups not counted)
 };
 
 // A node this batch has used. Slots are never reused: a removed node keeps

@@ -3,6 +3,8 @@
 #include <herd/async/race.hpp>
 #include <herd/async/task_group.hpp>
 
+#include <algorithm>
+
 namespace herd {
 
 namespace {

@@ -111,7 +111,10 @@ TEST_CASE("embed_batch: a node's first answer sizes its next requests") {
             r += count.requests;
             n += count.inputs;
         }
-        if (r >= 2) requests = r, inputs = n;
+        if (r >= 2) {
+            requests = r;
+            inputs = n;
+        }
     };
     auto m = test::run(io, p.embed_batch(texts, {.on_progress = watch, .progress_interval = std::chrono::milliseconds(1)}));
     CHECK(wrong_rows(m, texts) == 0);
