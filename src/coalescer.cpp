@@ -50,9 +50,11 @@ awaitable<embed_outcome> pool::impl::embed_single(std::string_view text, embed_o
     }
     // Each node has one of ours, or the node it would go to is busy: wait
     // with the others; the next request to return takes the pile as one
-    // batch (no timer: it leaves as soon as there is room).
+    // batch (no timer: it leaves as soon as there is room), or the pile
+    // leaves at once when it makes a full batch (see flush).
     auto w = std::make_shared<coalesce_waiter>(ex, text, options.priority);
     c.open.push_back(w);
+    if (c.open.size() >= std::max<std::size_t>(config.max_batch, 1)) flush(c);
     co_await w->signal.async_wait(compat::use_nothrow);
     if (!w->done) { // cancelled: leave the open batch if still there
         w->abandoned = true;
@@ -85,7 +87,16 @@ std::size_t pool::impl::capacity(const std::string& model) {
 
 void pool::impl::flush(coalescer& c) {
     const std::size_t batch_size = std::max<std::size_t>(config.max_batch, 1);
-    while (!c.open.empty() && c.in_flight < capacity(c.params.model)) {
+    // A full batch also goes when each node already has one of ours (up to
+    // two each): it queues behind that request, so the node starts it the
+    // moment it answers instead of idling while we read the answer and
+    // send again (on a node answering in microseconds that idling halved
+    // the rate: bench/README.md). A partial batch waits to grow.
+    const auto room = [&] {
+        const std::size_t nodes = capacity(c.params.model);
+        return c.in_flight < nodes || (c.open.size() >= batch_size && c.in_flight < 2 * nodes);
+    };
+    while (!c.open.empty() && room()) {
         std::size_t n = std::min(batch_size, c.open.size());
         std::vector<std::shared_ptr<coalesce_waiter>> batch(c.open.begin(), c.open.begin() + static_cast<std::ptrdiff_t>(n));
         c.open.erase(c.open.begin(), c.open.begin() + static_cast<std::ptrdiff_t>(n));

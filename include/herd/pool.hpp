@@ -204,8 +204,10 @@ public:
     /// options are coalesced into one /api/embed request when
     /// pool_config::coalesce is on and such calls have a request in flight
     /// while the node the router picks is busy (otherwise a call sends its
-    /// own text at once). The vector is the
-    /// decoded row itself (no copy). No exception is thrown on success.
+    /// own text at once). The pile leaves when one of those requests
+    /// returns, or at once when it makes a full max_batch (at most two
+    /// requests per node then). The vector is the decoded row itself (no
+    /// copy). No exception is thrown on success.
     awaitable<std::vector<float>> embed(std::string_view text, embed_options options = {});
 
     /// Many texts, spread over the nodes by the batch engine (embed_batch
