@@ -51,10 +51,10 @@ awaitable<embed_outcome> pool::impl::embed_single(std::string_view text, embed_o
     // Each node has one of ours, or the node it would go to is busy: wait
     // with the others; the next request to return takes the pile as one
     // batch (no timer: it leaves as soon as there is room), or the pile
-    // leaves at once when it makes a full batch (see flush).
+    // leaves at once when it is big enough (see flush).
     auto w = std::make_shared<coalesce_waiter>(ex, text, options.priority);
     c.open.push_back(w);
-    if (c.open.size() >= std::max<std::size_t>(config.max_batch, 1)) flush(c);
+    if (c.open.size() >= big_pile()) flush(c);
     co_await w->signal.async_wait(compat::use_nothrow);
     if (!w->done) { // cancelled: leave the open batch if still there
         w->abandoned = true;
@@ -85,16 +85,23 @@ std::size_t pool::impl::capacity(const std::string& model) {
     return std::max<std::size_t>(total, 1);
 }
 
+std::size_t pool::impl::big_pile() const noexcept {
+    // Half a batch, not a whole one: 64 closed-loop callers never pile up 64
+    // (one of them is always in flight), and at half they went from half
+    // the rate of no coalescing to above it (bench/README.md).
+    return std::max<std::size_t>(config.max_batch / 2, 1);
+}
+
 void pool::impl::flush(coalescer& c) {
     const std::size_t batch_size = std::max<std::size_t>(config.max_batch, 1);
-    // A full batch also goes when each node already has one of ours (up to
+    // A big pile also goes when each node already has one of ours (up to
     // two each): it queues behind that request, so the node starts it the
     // moment it answers instead of idling while we read the answer and
     // send again (on a node answering in microseconds that idling halved
-    // the rate: bench/README.md). A partial batch waits to grow.
+    // the rate: bench/README.md). A smaller pile waits to grow.
     const auto room = [&] {
         const std::size_t nodes = capacity(c.params.model);
-        return c.in_flight < nodes || (c.open.size() >= batch_size && c.in_flight < 2 * nodes);
+        return c.in_flight < nodes || (c.open.size() >= big_pile() && c.in_flight < 2 * nodes);
     };
     while (!c.open.empty() && room()) {
         std::size_t n = std::min(batch_size, c.open.size());

@@ -113,6 +113,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     std::list<coalescer> coalescers; // one per distinct embed_params (a list: flush holds references)
     std::size_t capacity(const std::string& model);
     void flush(coalescer& c);
+    std::size_t big_pile() const noexcept; // waiting texts that go even behind a request in flight
     awaitable<void> run_coalesced(std::shared_ptr<impl> self, coalescer& c,
                                   std::vector<std::shared_ptr<coalesce_waiter>> batch);
     /// Sends `batch` as one request and wakes its callers; on a 400 splits

@@ -1,6 +1,6 @@
-// The coalescer under a burst: a pile that makes a full batch leaves at
-// once, queued behind the node's current request (two per node at most);
-// a partial pile waits for a request to return.
+// The coalescer under a burst: a pile of half a batch leaves at once,
+// queued behind the node's current request (two per node at most); a
+// smaller pile, or one with no room, waits for a request to return.
 #include <herd/async/task_group.hpp>
 #include <herd/herd.hpp>
 
@@ -13,7 +13,7 @@
 
 using namespace herd;
 
-TEST_CASE("coalescing: a full pile leaves at once behind the request in flight, a partial pile waits") {
+TEST_CASE("coalescing: a pile of half a batch leaves at once behind the request in flight, never a third") {
     sim::cluster cluster(test::profiles({"zero"}));
     cluster.start();
     // Answers written 4 KB a millisecond: the lone caller's request is still
@@ -21,8 +21,8 @@ TEST_CASE("coalescing: a full pile leaves at once behind the request in flight, 
     cluster.set_fault(0, {.slow_drip_bytes = 4096});
     asio::io_context io;
     pool p(io.get_executor(), test::default_config(cluster));
-    const std::size_t full = test::default_config(cluster).max_batch;
-    const std::size_t callers = 1 + 2 * full + 10; // a lone caller, two full piles, a partial one
+    const std::size_t half = test::default_config(cluster).max_batch / 2;
+    const std::size_t callers = 1 + 2 * half + 10; // a lone caller, two big piles, ten more
     std::vector<std::string> texts;
     for (std::size_t i = 0; i < callers; ++i) texts.push_back(test::text_for(i));
     std::vector<std::vector<float>> vectors(callers);
@@ -55,13 +55,13 @@ TEST_CASE("coalescing: a full pile leaves at once behind the request in flight, 
         INFO("caller " << i);
         CHECK(test::is_rule_vector("all-minilm", texts[i], vectors[i], 384));
     }
-    // The lone text; the first full pile while it was in flight; the second
-    // when the lone one returned (not before: two per node); the last ten
-    // when a pile returned: four requests, never more than two at once.
+    // The lone text; the first big pile while it was in flight; the second
+    // pile and the ten after it together when the lone one returned (not
+    // before: two per node): three requests, never more than two at once.
     CHECK(most_in_flight == 2);
     CHECK(most_waiting == 0);
-    CHECK(most_beside_lone == 2); // the first full pile did not wait for the lone text's answer
+    CHECK(most_beside_lone == 2); // the first big pile did not wait for the lone text's answer
     const auto counters = cluster.counters(0);
-    CHECK(counters.embed_requests == 4);
+    CHECK(counters.embed_requests == 3);
     CHECK(counters.inputs == callers);
 }

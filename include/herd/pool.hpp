@@ -205,7 +205,7 @@ public:
     /// pool_config::coalesce is on and such calls have a request in flight
     /// while the node the router picks is busy (otherwise a call sends its
     /// own text at once). The pile leaves when one of those requests
-    /// returns, or at once when it makes a full max_batch (at most two
+    /// returns, or at once when it holds half a max_batch (at most two
     /// requests per node then). The vector is the decoded row itself (no
     /// copy). No exception is thrown on success.
     awaitable<std::vector<float>> embed(std::string_view text, embed_options options = {});
