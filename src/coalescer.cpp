@@ -1,6 +1,7 @@
 #include "pool_impl.hpp"
 
 #include <herd/async/race.hpp>
+#include <herd/async/stats.hpp>
 #include <herd/async/task_group.hpp>
 
 #include <algorithm>
@@ -92,16 +93,30 @@ std::size_t pool::impl::big_pile() const noexcept {
     return std::max<std::size_t>(config.max_batch / 2, 1);
 }
 
+bool pool::impl::may_queue_behind(const std::string& model) {
+    // Two full batches within a quarter of one attempt's timeout, by the
+    // node's learnt costs; unknown costs (no answers yet) say no. On a CPU
+    // node taking 0.6 s a text, a 32-text request queued behind another
+    // would run past request_timeout and be sent again.
+    node* n = route(model, {});
+    if (!n) return false;
+    const auto& costs = n->service(model);
+    return costs.known() &&
+           2 * costs.predict(std::max<std::size_t>(config.max_batch, 1)) <= seconds(config.request_timeout) / 4;
+}
+
 void pool::impl::flush(coalescer& c) {
     const std::size_t batch_size = std::max<std::size_t>(config.max_batch, 1);
     // A big pile also goes when each node already has one of ours (up to
-    // two each): it queues behind that request, so the node starts it the
-    // moment it answers instead of idling while we read the answer and
-    // send again (on a node answering in microseconds that idling halved
-    // the rate: bench/README.md). A smaller pile waits to grow.
+    // two each) and the node is quick (may_queue_behind): it queues behind
+    // that request, so the node starts it the moment it answers instead of
+    // idling while we read the answer and send again (on a node answering
+    // in microseconds that idling halved the rate: bench/README.md). A
+    // smaller pile waits to grow.
     const auto room = [&] {
         const std::size_t nodes = capacity(c.params.model);
-        return c.in_flight < nodes || (c.open.size() >= big_pile() && c.in_flight < 2 * nodes);
+        if (c.in_flight < nodes) return true;
+        return c.open.size() >= big_pile() && c.in_flight < 2 * nodes && may_queue_behind(c.params.model);
     };
     while (!c.open.empty() && room()) {
         std::size_t n = std::min(batch_size, c.open.size());

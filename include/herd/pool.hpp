@@ -205,8 +205,9 @@ public:
     /// pool_config::coalesce is on and such calls have a request in flight
     /// while the node the router picks is busy (otherwise a call sends its
     /// own text at once). The pile leaves when one of those requests
-    /// returns, or at once when it holds half a max_batch (at most two
-    /// requests per node then). The vector is the decoded row itself (no
+    /// returns, or at once when it holds half a max_batch and the node's
+    /// learnt costs put two full batches within a quarter of
+    /// request_timeout (at most two requests per node then). The vector is the decoded row itself (no
     /// copy). No exception is thrown on success.
     awaitable<std::vector<float>> embed(std::string_view text, embed_options options = {});
 
