@@ -93,7 +93,7 @@ std::size_t pool::impl::big_pile() const noexcept {
     return std::max<std::size_t>(config.max_batch / 2, 1);
 }
 
-bool pool::impl::may_queue_behind(const std::string& model) {
+bool pool::impl::may_queue_behind(const std::string& model, std::size_t batch_size) {
     // Two full batches within a quarter of one attempt's timeout, by the
     // node's learnt costs; unknown costs (no answers yet) say no. On a CPU
     // node taking 0.6 s a text, a 32-text request queued behind another
@@ -101,8 +101,7 @@ bool pool::impl::may_queue_behind(const std::string& model) {
     node* n = route(model, {});
     if (!n) return false;
     const auto& costs = n->service(model);
-    return costs.known() &&
-           2 * costs.predict(std::max<std::size_t>(config.max_batch, 1)) <= seconds(config.request_timeout) / 4;
+    return costs.known() && 2 * costs.predict(batch_size) <= seconds(config.request_timeout) / 4;
 }
 
 void pool::impl::flush(coalescer& c) {
@@ -116,7 +115,8 @@ void pool::impl::flush(coalescer& c) {
     const auto room = [&] {
         const std::size_t nodes = capacity(c.params.model);
         if (c.in_flight < nodes) return true;
-        return c.open.size() >= big_pile() && c.in_flight < 2 * nodes && may_queue_behind(c.params.model);
+        return c.open.size() >= big_pile() && c.in_flight < 2 * nodes &&
+               may_queue_behind(c.params.model, batch_size);
     };
     while (!c.open.empty() && room()) {
         std::size_t n = std::min(batch_size, c.open.size());

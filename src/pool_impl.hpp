@@ -114,7 +114,8 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     std::size_t capacity(const std::string& model);
     void flush(coalescer& c);
     std::size_t big_pile() const noexcept; // waiting texts that go even behind a request in flight
-    bool may_queue_behind(const std::string& model); // the routed node is quick enough for a second request
+    // Whether the node the router picks is quick enough for a second request.
+    bool may_queue_behind(const std::string& model, std::size_t batch_size);
     awaitable<void> run_coalesced(std::shared_ptr<impl> self, coalescer& c,
                                   std::vector<std::shared_ptr<coalesce_waiter>> batch);
     /// Sends `batch` as one request and wakes its callers; on a 400 splits

@@ -207,8 +207,8 @@ public:
     /// own text at once). The pile leaves when one of those requests
     /// returns, or at once when it holds half a max_batch and the node's
     /// learnt costs put two full batches within a quarter of
-    /// request_timeout (at most two requests per node then). The vector is the decoded row itself (no
-    /// copy). No exception is thrown on success.
+    /// request_timeout (at most two requests per node then). The vector is
+    /// the decoded row itself (no copy). No exception is thrown on success.
     awaitable<std::vector<float>> embed(std::string_view text, embed_options options = {});
 
     /// Many texts, spread over the nodes by the batch engine (embed_batch

@@ -123,6 +123,13 @@ inline bool on_float_midpoint(double d) noexcept {
     return ~static_cast<unsigned>(_mm_movemask_epi8(digit)) & 0xFFFFu;
 }
 
+/// 16 readable bytes whose first n (0..16) are 0xFF and the rest zero: a
+/// mask that keeps the first n bytes of a 16-byte load.
+inline const unsigned char* first_bytes_mask(unsigned n) noexcept {
+    alignas(16) static constexpr unsigned char ones_then_zeros[32] = {
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    return ones_then_zeros + 16 - n;
+}
 /// Whether the 2 bytes at p are "0." (one little-endian uint16 compare).
 [[gnu::always_inline]] inline bool zero_point_at(const char* p) noexcept {
     std::uint16_t two;
@@ -143,10 +150,7 @@ inline bool on_float_midpoint(double d) noexcept {
 [[gnu::always_inline]] inline bool unit_fraction_value(const char* digits, unsigned n, bool negative,
                                                        float& out) noexcept {
     const __m128i values = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(digits)), _mm_set1_epi8('0'));
-    // Keep the first n bytes: a 16-byte window into 16 ones then 16 zeros.
-    alignas(16) static constexpr unsigned char ones_then_zeros[32] = {
-        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
-    const __m128i keep = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ones_then_zeros + 16 - n));
+    const __m128i keep = _mm_loadu_si128(reinterpret_cast<const __m128i*>(first_bytes_mask(n)));
     const __m128i kept = _mm_and_si128(values, keep); // byte i: digit i, the first the most significant
     // Digits to numbers in three SIMD steps (all lanes signed 16 or 32 bit,
     // far from overflow): pairs (10a+b), fours (100x+y), eights (10000x+y).

@@ -61,8 +61,7 @@ public:
     /// Adds an item; converts the four pending when it is the fourth.
     /// Returns the start of an item that cannot be decided (the general
     /// path must parse it; the items before it are written), or nullptr.
-    [[gnu::target("avx2")]] const char* add(const char* start, const char* digits, unsigned n,
-                                                                bool negative) {
+    [[gnu::target("avx2")]] const char* add(const char* start, const char* digits, unsigned n, bool negative) {
         const unsigned k = count_;
         start_[k] = start;
         digits_[k] = digits;
@@ -91,6 +90,13 @@ public:
         return nullptr;
     }
 
+    /// Where the reader stops: the pending items converted (flush), then
+    /// the first of them that cannot be decided, or else `at`.
+    const char* stop_at(const char* at) noexcept {
+        const char* undecided = flush();
+        return undecided ? undecided : at;
+    }
+
 private:
     static constexpr std::size_t room = 20; // a window's 16 items ("0.d," each), 3 pending, 1 spare
     // Grown by a chunk, not by the row's size: `end` may be a whole body's.
@@ -102,14 +108,11 @@ private:
     /// and W / 1e16 the double nearest the decimal. False, writing
     /// nothing, when one of them sits on a midpoint between two floats.
     [[gnu::target("avx2"), gnu::always_inline]] bool convert4() noexcept {
-        alignas(16) static constexpr unsigned char ones_then_zeros[32] = {
-            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
-        const unsigned char* keep = ones_then_zeros + 16;
         const __m256i zero = _mm256_set1_epi8('0');
         const __m256i a = _mm256_and_si256(_mm256_sub_epi8(load_pair(digits_[0], digits_[1]), zero),
-                                           load_pair(keep - n_[0], keep - n_[1]));
+                                           load_pair(first_bytes_mask(n_[0]), first_bytes_mask(n_[1])));
         const __m256i b = _mm256_and_si256(_mm256_sub_epi8(load_pair(digits_[2], digits_[3]), zero),
-                                           load_pair(keep - n_[2], keep - n_[3]));
+                                           load_pair(first_bytes_mask(n_[2]), first_bytes_mask(n_[3])));
         // Pairs (10a+b), fours (100x+y), then eights (10000x+y) of both.
         const __m256i pair_weights = _mm256_set1_epi16(0x010A);
         const __m256i four_weights = _mm256_set1_epi32(0x00010064);
@@ -175,10 +178,7 @@ namespace herd::ollama::detail {
                 const auto e = static_cast<unsigned>(std::countr_zero(ends));
                 const unsigned negative = minus >> s & 1;
                 const unsigned first = s + 2 + negative;
-                if (e - first > 15) {
-                    if (const char* stop = out.flush()) return stop;
-                    return p + s;
-                }
+                if (e - first > 15) return out.stop_at(p + s);
                 if (const char* stop = out.add(p + s, p + first, e - first, negative != 0)) return stop;
                 s = e + 1;
             }
@@ -190,16 +190,12 @@ namespace herd::ollama::detail {
                 return refused == nullptr;
             });
             if (refused) return refused;
-            if (stopped) {
-                if (const char* stop = out.flush()) return stop;
-                return p + s;
-            }
+            if (stopped) return out.stop_at(p + s);
             if (s == 0) break; // an item longer than the window: not this shape
         }
         p += s;
     }
-    if (const char* stop = out.flush()) return stop;
-    return p;
+    return out.stop_at(p);
 }
 
 } // namespace herd::ollama::detail

@@ -38,8 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         HERD_FUZZ_CHECK(taken.empty() || std::memcmp(avx2.data(), taken.data(), taken.size() * sizeof(float)) == 0);
     }
 #endif
-#endif
+#else
     (void)data;
     (void)size;
+#endif
     return 0;
 }
